@@ -1,0 +1,225 @@
+#include "gateway/user_profile_service.h"
+
+#include <atomic>
+#include <chrono>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
+#include "gateway/call_log.h"
+#include "gateway/error_mapper.h"
+#include "gateway/response_parser.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
+namespace usergateway {
+namespace {
+
+absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
+  std::chrono::system_clock::time_point deadline = context.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(deadline);
+}
+
+// Only metadata the translator might forward is copied; gRPC's own keys,
+// binary values and the HTTP/2 pseudo-headers never are.
+CallerMetadata ForwardableMetadata(const grpc::CallbackServerContext& context) {
+  CallerMetadata metadata;
+  for (const auto& [key, value] : context.client_metadata()) {
+    absl::string_view k(key.data(), key.size());
+    if (absl::StartsWith(k, "grpc-") || absl::StartsWith(k, ":") ||
+        absl::EndsWith(k, "-bin") || k == "user-agent" ||
+        k == "content-type" || k == "te") {
+      continue;
+    }
+    metadata.emplace_back(std::string(k),
+                          std::string(value.data(), value.size()));
+  }
+  return metadata;
+}
+
+std::string ReasonOf(const grpc::Status& status) {
+  google::rpc::Status details;
+  if (!DecodeStatusDetails(status, &details)) return "";
+  for (const google::protobuf::Any& any : details.details()) {
+    google::rpc::ErrorInfo info;
+    if (any.UnpackTo(&info)) return info.reason();
+  }
+  return "";
+}
+
+}  // namespace
+
+// One call in flight. Deletes itself when gRPC calls OnDone *and* the
+// handler has returned (whichever is last), so that an inline upstream
+// completion cannot free it under the handler's feet.
+class UserProfileService::Call final : public grpc::ServerUnaryReactor {
+ public:
+  Call(const UserProfileService* service, grpc::CallbackServerContext* context,
+       const usergateway::v1::UpdateUserProfileRequest* request,
+       usergateway::v1::UpdateUserProfileResponse* response)
+      : service_(service),
+        context_(context),
+        request_(request),
+        response_(response),
+        start_(absl::Now()) {}
+
+  // Runs on the gRPC thread that received the call.
+  void Begin() {
+    std::vector<FieldViolation> violations =
+        ValidateRequest(*request_, service_->options_.limits);
+    if (!violations.empty()) {
+      Complete(InvalidRequestStatus(violations), UpstreamResult());
+      Unref();
+      return;
+    }
+    std::shared_ptr<const std::string> key = service_->api_key_->Get();
+    absl::StatusOr<UpstreamRequest> upstream_request = BuildUpstreamRequest(
+        *request_, service_->options_.translator, *key,
+        ForwardableMetadata(*context_), DeadlineOf(*context_));
+    if (!upstream_request.ok()) {
+      UpstreamResult failed;
+      failed.error = TransportError::kInternal;
+      failed.error_detail = std::string(upstream_request.status().message());
+      Complete(MapUpstreamFailure(failed), failed);
+      Unref();
+      return;
+    }
+    request_id_ = upstream_request->request_id;
+    std::shared_ptr<UpstreamCall> call = service_->upstream_->Start(
+        *std::move(upstream_request),
+        [this](UpstreamResult result) { OnUpstreamDone(std::move(result)); });
+    {
+      absl::MutexLock lock(&mu_);
+      call_ = std::move(call);
+      if (cancelled_) call_->Cancel();
+    }
+    Unref();
+  }
+
+  void OnCancel() override {
+    std::shared_ptr<UpstreamCall> call;
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+      call = call_;
+    }
+    if (call != nullptr) call->Cancel();
+  }
+
+  void OnDone() override { Unref(); }
+
+ private:
+  // Runs on the upstream client's loop thread (or inline in Start).
+  void OnUpstreamDone(UpstreamResult result) {
+    if (result.error == TransportError::kNone && result.http_status >= 200 &&
+        result.http_status < 300) {
+      // One parser per loop thread, reused across calls.
+      thread_local ResponseParser parser;
+      absl::Status parsed =
+          parser.ParseUser(result.body, response_->mutable_user());
+      if (parsed.ok()) {
+        Complete(grpc::Status::OK, result);
+      } else {
+        response_->Clear();
+        Complete(MalformedResponseStatus(result, parsed.message()), result);
+      }
+      return;
+    }
+    Complete(MapUpstreamFailure(result), result);
+  }
+
+  // The only place that calls Finish: exactly once per call.
+  void Complete(const grpc::Status& status, const UpstreamResult& result) {
+    if (service_->options_.log_calls) {
+      CallLogEntry entry;
+      entry.start = start_;
+      entry.request_id = request_id_;
+      entry.user_id = request_->user_id();
+      entry.grpc_code = std::string(GrpcCodeName(status.error_code()));
+      if (!status.ok()) entry.reason = ReasonOf(status);
+      entry.http_status = result.http_status;
+      entry.attempts = result.attempts;
+      entry.latency = absl::Now() - start_;
+      entry.upstream_latency = result.upstream_latency;
+      WriteCallLog(entry);
+    }
+    Finish(status);
+  }
+
+  void Unref() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  const UserProfileService* const service_;
+  grpc::CallbackServerContext* const context_;
+  const usergateway::v1::UpdateUserProfileRequest* const request_;
+  usergateway::v1::UpdateUserProfileResponse* const response_;
+  const absl::Time start_;
+  std::string request_id_;
+  // Held by the handler until it returns and by gRPC until OnDone.
+  std::atomic<int> refs_{2};
+  absl::Mutex mu_;
+  std::shared_ptr<UpstreamCall> call_ ABSL_GUARDED_BY(mu_);
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+UserProfileService::UserProfileService(ServiceOptions options,
+                                       UpstreamClient* upstream,
+                                       ApiKeySource* api_key)
+    : options_(std::move(options)), upstream_(upstream), api_key_(api_key) {}
+
+grpc::ServerUnaryReactor* UserProfileService::UpdateUserProfile(
+    grpc::CallbackServerContext* context,
+    const usergateway::v1::UpdateUserProfileRequest* request,
+    usergateway::v1::UpdateUserProfileResponse* response) {
+  auto* call = new Call(this, context, request, response);
+  call->Begin();
+  return call;
+}
+
+absl::string_view GrpcCodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    default:
+      return "UNKNOWN";
+  }
+}
+
+}  // namespace usergateway

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Installs what the gateway needs to build, test and demo, at pinned
+# versions: Debian packages (Bazel 4.2.3, gRPC, protobuf, abseil, simdjson,
+# libcurl, test and benchmark libraries) and Go tools (grpcurl,
+# grpc-health-probe, ghz). Does nothing when everything is already there.
+#
+# Usage: scripts/setup.sh        (as root, or with sudo available)
+# Prints the directory holding the Go tools on its last line:
+#   tools: /root/.cache/usergateway/tools/bin
+set -euo pipefail
+
+# Debian 12 (bookworm) versions this project is built and tested with.
+PACKAGES=(
+  bazel-bootstrap=4.2.3+ds-9
+  bazel-rules-java=4.0.0-2
+  bazel-platforms=0.0.2-2
+  libgrpc++-dev=1.51.1-3+b1
+  protobuf-compiler-grpc=1.51.1-3+b1
+  libprotobuf-dev=3.21.12-3+deb12u1
+  protobuf-compiler=3.21.12-3+deb12u1
+  libabsl-dev=20220623.1-1+deb12u2
+  libsimdjson-dev=3.0.1-1
+  libcurl4-openssl-dev=7.88.1-10+deb12u15
+  libgtest-dev=1.12.1-0.2
+  libgmock-dev=1.12.1-0.2
+  grpc-proto=0.0~git20230110.6956c0e-1
+  golang-github-gogo-googleapis-dev=1.4.0-2
+  libcpp-httplib-dev=0.11.4+ds-1+deb12u1
+  libssl-dev=3.0.22-1~deb12u2
+  openssl=3.0.22-1~deb12u2
+  nginx-light=1.22.1-9+deb12u11
+  libbenchmark-dev=1.7.1-1
+  nlohmann-json3-dev=3.11.2-2
+  wrk=4.1.0-3+b2
+  python3=3.11.2-1+b1
+)
+
+# Go tools, exact versions, from the Go module proxy.
+GO_TOOLS=(
+  "grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3"
+  "grpc-health-probe github.com/grpc-ecosystem/grpc-health-probe@v0.4.42"
+  "ghz github.com/bojand/ghz/cmd/ghz@v0.120.0"
+)
+
+TOOLS_DIR="${USERGATEWAY_TOOLS:-${HOME:-/root}/.cache/usergateway/tools}/bin"
+
+log() { echo "setup: $*" >&2; }
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+  if command -v sudo >/dev/null; then SUDO="sudo"; else
+    log "not root and no sudo: cannot install packages"; fi
+fi
+
+# --- Debian packages -------------------------------------------------------
+missing=()
+for spec in "${PACKAGES[@]}"; do
+  name="${spec%%=*}"
+  want="${spec#*=}"
+  have="$(dpkg-query -W -f='${Status} ${Version}' "$name" 2>/dev/null || true)"
+  if [ "$have" != "install ok installed $want" ]; then
+    missing+=("$spec")
+  fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing ${#missing[@]} Debian package(s): ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  if ! $SUDO apt-get install -y -qq --allow-downgrades "${missing[@]}" >/dev/null; then
+    # A pinned version can disappear when Debian publishes a security
+    # update. Say so loudly and take the current one rather than fail.
+    log "WARNING: a pinned version is no longer available; installing the"
+    log "WARNING: current Debian 12 versions of: ${missing[*]%%=*}"
+    $SUDO apt-get install -y -qq "${missing[@]%%=*}" >/dev/null
+  fi
+else
+  log "Debian packages: all present"
+fi
+
+# --- Go tools ---------------------------------------------------------------
+mkdir -p "$TOOLS_DIR"
+for entry in "${GO_TOOLS[@]}"; do
+  read -r binary module <<<"$entry"
+  stamp="$TOOLS_DIR/.$binary-${module##*@}"
+  if [ -x "$TOOLS_DIR/$binary" ] && [ -f "$stamp" ]; then
+    continue
+  fi
+  if ! command -v go >/dev/null; then
+    if [ -x /usr/local/go/bin/go ]; then PATH="/usr/local/go/bin:$PATH"; else
+      log "ERROR: Go is needed to install $module (go install); none found"
+      exit 1
+    fi
+  fi
+  log "installing $module"
+  GOBIN="$TOOLS_DIR" GOFLAGS=-mod=mod go install "$module"
+  rm -f "$TOOLS_DIR/.$binary-"*
+  touch "$stamp"
+done
+log "Go tools: $(ls "$TOOLS_DIR" | tr '\n' ' ')"
+echo "tools: $TOOLS_DIR"

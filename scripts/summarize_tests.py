@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Counts test cases in Bazel's test.xml files and prints the totals.
+
+Usage: summarize_tests.py TESTLOGS_DIR [BAZEL_OUTPUT_LOG]
+
+Every <testcase> is one test: passed, failed (a <failure> or <error> in it)
+or skipped. A test target that Bazel reports as FAILED TO BUILD, TIMEOUT or
+NO STATUS without a test.xml counts as one failed test, so that nothing
+broken goes uncounted. Prints `passed failed skipped` on stdout.
+"""
+import os
+import re
+import sys
+import xml.etree.ElementTree as ET
+
+
+def count_xml(path):
+    passed = failed = skipped = 0
+    failures = []
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        return 0, 1, 0, [f"{path}: unreadable test.xml ({exc})"]
+    for case in root.iter("testcase"):
+        name = f"{case.get('classname', '')}.{case.get('name', '')}"
+        if case.find("failure") is not None or case.find("error") is not None:
+            failed += 1
+            failures.append(name)
+        elif (case.find("skipped") is not None
+              or case.get("status") == "notrun"
+              or case.get("result") == "skipped"):
+            skipped += 1
+        else:
+            passed += 1
+    return passed, failed, skipped, failures
+
+
+def main():
+    testlogs = sys.argv[1]
+    log = sys.argv[2] if len(sys.argv) > 2 else None
+    passed = failed = skipped = 0
+    failures = []
+    targets_with_xml = set()
+    for dirpath, _, files in os.walk(testlogs, followlinks=True):
+        if "test.xml" in files:
+            rel = os.path.relpath(dirpath, testlogs)
+            targets_with_xml.add("//" + os.path.dirname(rel) + ":" +
+                                 os.path.basename(rel))
+            p, f, s, names = count_xml(os.path.join(dirpath, "test.xml"))
+            passed, failed, skipped = passed + p, failed + f, skipped + s
+            failures += names
+    if log:
+        with open(log, errors="replace") as handle:
+            for line in handle:
+                m = re.match(r"^(//\S+)\s+(FAILED TO BUILD|NO STATUS|"
+                             r"TIMEOUT|FAILED)\b", line)
+                if m and (m.group(2) != "FAILED"
+                          and m.group(2) != "TIMEOUT"
+                          or m.group(1) not in targets_with_xml):
+                    failed += 1
+                    failures.append(f"{m.group(1)} ({m.group(2)})")
+    for name in failures:
+        print(f"FAILED: {name}", file=sys.stderr)
+    print(passed, failed, skipped)
+
+
+if __name__ == "__main__":
+    main()
