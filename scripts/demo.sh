@@ -36,12 +36,11 @@ wait_for_file() {  # path, what, pid
   return 1
 }
 
-echo "demo-api-key" > "$work/api_key"
+echo "emulator-key" > "$work/api_key"
 "$bin/tests/emulator/upstream_emulator" \
   --listen=127.0.0.1:0 --port_file="$work/emulator.port" \
-  --users=tests/emulator/testdata/users.json \
-  --api_key=demo-api-key --read_only_key=demo-read-only-key \
-  --generate_tls_dir="$work/tls" >"$work/emulator.log" 2>&1 &
+  --users=tests/emulator/testdata/users.json --api_key=emulator-key \
+  --self_signed_tls_dir="$work/tls" >"$work/emulator.log" 2>&1 &
 pids+=($!)
 wait_for_file "$work/emulator.port" "the emulator" "${pids[-1]}"
 upstream="https://127.0.0.1:$(cat "$work/emulator.port")/api"
@@ -56,11 +55,18 @@ wait_for_file "$work/gateway.port" "the gateway" "${pids[-1]}"
 gateway="127.0.0.1:$(cat "$work/gateway.port")"
 echo "demo: emulator at $upstream, gateway at $gateway" >&2
 
-run() { echo; echo "\$ $*"; "$@" || true; }
+# Shows each command as one could paste it, then its output.
+run() {
+  local arg line="\$ grpcurl"
+  for arg in "${@:2}"; do
+    if [[ "$arg" =~ [^A-Za-z0-9_./:=-] ]]; then line+=" '$arg'"; else line+=" $arg"; fi
+  done
+  echo; echo "$line"; "$@" || true
+}
 run "$grpcurl" -plaintext "$gateway" list
-run "$grpcurl" -plaintext -d '{"enterprise_id": "5e6b6c4a-2f0e-4a8e-9b1e-6a1c3d2e4f50", "user_id": "0b7f3c2e-1a4d-4f6b-9c8e-2d5a7b9e1f30", "first_name": "Ada"}' \
+run "$grpcurl" -plaintext -d '{"enterprise_id": "9a7e5d2b-1c3f-4e8a-b6d4-0f2e8c1a5b79", "user_id": "3f1c9a52-7b4e-4d8a-9c21-5e6f7a8b9c0d", "first_name": "Ada"}' \
   "$gateway" usergateway.v1.UserProfileGateway/UpdateUserProfile
-run "$grpcurl" -plaintext -format-error -d '{"enterprise_id": "5e6b6c4a-2f0e-4a8e-9b1e-6a1c3d2e4f50", "user_id": "no-such-user", "first_name": "Ada"}' \
+run "$grpcurl" -plaintext -format-error -d '{"enterprise_id": "9a7e5d2b-1c3f-4e8a-b6d4-0f2e8c1a5b79", "user_id": "no-such-user", "first_name": "Ada"}' \
   "$gateway" usergateway.v1.UserProfileGateway/UpdateUserProfile
 echo
 echo "demo: gateway log (one JSON line per call):"
