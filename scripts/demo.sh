@@ -61,7 +61,7 @@ run() {
   for arg in "${@:2}"; do
     if [[ "$arg" =~ [^A-Za-z0-9_./:=-] ]]; then line+=" '$arg'"; else line+=" $arg"; fi
   done
-  echo; echo "$line"; "$@" || true
+  echo; echo "$line"; "$@" 2>&1 || true
 }
 run "$grpcurl" -plaintext "$gateway" list
 run "$grpcurl" -plaintext -d '{"enterprise_id": "9a7e5d2b-1c3f-4e8a-b6d4-0f2e8c1a5b79", "user_id": "3f1c9a52-7b4e-4d8a-9c21-5e6f7a8b9c0d", "first_name": "Ada"}' \
