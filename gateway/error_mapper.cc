@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "gateway/field_violation.h"
 #include "gateway/upstream_types.h"
+#include "gateway/utf8.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "grpcpp/support/status.h"
@@ -35,46 +36,15 @@ constexpr absl::string_view kRedacted = "[REDACTED]";
 
 bool IsContinuation(unsigned char b) { return (b & 0xC0) == 0x80; }
 
-// Decodes the code point at s[i]. Returns the bytes it spans; an invalid or
-// overlong sequence, a surrogate or a value past U+10FFFF decodes as
-// U+FFFD spanning one byte.
-size_t DecodeUtf8(absl::string_view s, size_t i, char32_t* cp) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char b0 = b(i);
-  const size_t left = s.size() - i;
-  *cp = kReplacementChar;
-  if (b0 < 0x80) {
-    *cp = b0;
+// Decodes the code point at s[i]. Returns the bytes it spans; invalid UTF-8
+// decodes as U+FFFD spanning one byte.
+size_t DecodeOrReplace(absl::string_view s, size_t i, char32_t* cp) {
+  size_t length = DecodeUtf8(s, i, cp);
+  if (length == 0) {
+    *cp = kReplacementChar;
     return 1;
   }
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    if (left < 2 || !IsContinuation(b(i + 1))) return 1;
-    *cp = ((b0 & 0x1F) << 6) | (b(i + 1) & 0x3F);
-    return 2;
-  }
-  if (b0 >= 0xE0 && b0 <= 0xEF) {
-    if (left < 3) return 1;
-    const unsigned char b1 = b(i + 1);
-    const unsigned char lo = b0 == 0xE0 ? 0xA0 : 0x80;
-    const unsigned char hi = b0 == 0xED ? 0x9F : 0xBF;
-    if (b1 < lo || b1 > hi || !IsContinuation(b(i + 2))) return 1;
-    *cp = ((b0 & 0x0F) << 12) | ((b1 & 0x3F) << 6) | (b(i + 2) & 0x3F);
-    return 3;
-  }
-  if (b0 >= 0xF0 && b0 <= 0xF4) {
-    if (left < 4) return 1;
-    const unsigned char b1 = b(i + 1);
-    const unsigned char lo = b0 == 0xF0 ? 0x90 : 0x80;
-    const unsigned char hi = b0 == 0xF4 ? 0x8F : 0xBF;
-    if (b1 < lo || b1 > hi || !IsContinuation(b(i + 2)) ||
-        !IsContinuation(b(i + 3))) {
-      return 1;
-    }
-    *cp = ((b0 & 0x07) << 18) | ((b1 & 0x3F) << 12) |
-          ((b(i + 2) & 0x3F) << 6) | (b(i + 3) & 0x3F);
-    return 4;
-  }
-  return 1;
+  return length;
 }
 
 // Controls and line breaks of any kind: they would forge log lines or
@@ -535,7 +505,7 @@ std::string SanitizeMessage(absl::string_view text, size_t max_bytes) {
       break;
     }
     char32_t cp;
-    const size_t len = DecodeUtf8(text, i, &cp);
+    const size_t len = DecodeOrReplace(text, i, &cp);
     if (IsControlOrSpace(cp)) {
       pending_space = !clean.empty();
     } else {

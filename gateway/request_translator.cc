@@ -1,4 +1,5 @@
 #include "gateway/request_translator.h"
+#include "gateway/utf8.h"
 
 #include <cstdint>
 
@@ -44,44 +45,6 @@ bool IsTokenChar(unsigned char c) {
          c == '|' || c == '~';
 }
 
-// Returns the length of the valid UTF-8 sequence at text[i] and stores its
-// code point, or returns 0 when the bytes there are not valid UTF-8 (RFC
-// 3629 section 4: no overlong forms, surrogates or values past U+10FFFF).
-size_t DecodeUtf8(absl::string_view text, size_t i, char32_t* code_point) {
-  const auto byte = [&](size_t k) {
-    return static_cast<unsigned char>(text[k]);
-  };
-  const unsigned char lead = byte(i);
-  if (lead < 0x80) {
-    *code_point = lead;
-    return 1;
-  }
-  size_t length;
-  unsigned char second_min = 0x80;
-  unsigned char second_max = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) second_min = 0xA0;
-    if (lead == 0xED) second_max = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) second_min = 0x90;
-    if (lead == 0xF4) second_max = 0x8F;
-  } else {
-    return 0;
-  }
-  if (text.size() - i < length) return 0;
-  if (byte(i + 1) < second_min || byte(i + 1) > second_max) return 0;
-  char32_t value = lead & (0xFF >> (length + 1));
-  for (size_t k = 1; k < length; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    value = (value << 6) | (byte(i + k) & 0x3F);
-  }
-  *code_point = value;
-  return length;
-}
 
 void AppendUnicodeEscape(char32_t c, std::string* out) {
   out->append("\\u");
