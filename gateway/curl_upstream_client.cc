@@ -531,6 +531,23 @@ void Loop::StartAttempt(Call* call) {
       std::max<int64_t>(1, absl::ToInt64Milliseconds(budget));
   CURL* easy = slot->easy.get();
   CURLcode rc = curl_easy_setopt(easy, CURLOPT_URL, call->request.url.c_str());
+  // HTTP/2 is only ever negotiated over TLS (ALPN). Over plain http://,
+  // PIPEWAIT would hold every new call back until the first response shows
+  // that the connection cannot multiplex: calls would queue behind a slow
+  // one. So: h2 with PIPEWAIT for https://, HTTP/1.1 without it otherwise.
+  const bool multiplex =
+      options_.http2 &&
+      absl::StartsWithIgnoreCase(call->request.url, "https://");
+  if (rc == CURLE_OK) {
+    rc = curl_easy_setopt(easy, CURLOPT_HTTP_VERSION,
+                          multiplex ? CURL_HTTP_VERSION_2TLS
+                                    : CURL_HTTP_VERSION_1_1);
+  }
+  if (rc == CURLE_OK) {
+    // With h2, wait for a connection that may multiplex rather than open
+    // one connection per concurrent call while the first is handshaking.
+    rc = curl_easy_setopt(easy, CURLOPT_PIPEWAIT, multiplex ? 1L : 0L);
+  }
   if (rc == CURLE_OK) {
     rc = curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
                           static_cast<curl_off_t>(call->request.body.size()));
@@ -771,16 +788,6 @@ bool Loop::ConfigureNewEasy(EasySlot& slot) {
             1, absl::ToInt64Milliseconds(options_.connect_timeout))));
   }
   if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-  if (rc == CURLE_OK) {
-    rc = curl_easy_setopt(easy, CURLOPT_HTTP_VERSION,
-                          options_.http2 ? CURL_HTTP_VERSION_2TLS
-                                         : CURL_HTTP_VERSION_1_1);
-  }
-  if (rc == CURLE_OK && options_.http2) {
-    // Wait for a connection that may multiplex rather than opening one
-    // connection per concurrent call while the first is still handshaking.
-    rc = curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
-  }
   if (rc == CURLE_OK) {
     rc = curl_easy_setopt(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
   }

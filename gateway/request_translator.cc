@@ -374,7 +374,9 @@ absl::StatusOr<UpstreamRequest> BuildUpstreamRequest(
   if (request_id != nullptr && IsSaneRequestId(*request_id)) {
     out.request_id = *request_id;
   } else {
-    absl::BitGen bitgen;
+    // Seeding a generator costs a getrandom(2) call and Randen's key
+    // schedule: do it once per thread, not once per call.
+    thread_local absl::BitGen bitgen;
     out.request_id = NewUuidV4(bitgen);
   }
 

@@ -7,6 +7,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
+#include "google/protobuf/arena.h"
 #include "gateway/call_log.h"
 #include "gateway/error_mapper.h"
 #include "gateway/response_parser.h"
@@ -167,10 +168,58 @@ class UserProfileService::Call final : public grpc::ServerUnaryReactor {
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
 };
 
+// Puts each call's request and response on an arena whose first block is
+// part of the holder, so that a typical call allocates once for the holder
+// and the arena grows only for unusually large users.
+class UserProfileService::ArenaMessageAllocator final
+    : public grpc::MessageAllocator<
+          usergateway::v1::UpdateUserProfileRequest,
+          usergateway::v1::UpdateUserProfileResponse> {
+ public:
+  grpc::MessageHolder<usergateway::v1::UpdateUserProfileRequest,
+                      usergateway::v1::UpdateUserProfileResponse>*
+  AllocateMessages() override {
+    return new Holder();
+  }
+
+ private:
+  class Holder final
+      : public grpc::MessageHolder<
+            usergateway::v1::UpdateUserProfileRequest,
+            usergateway::v1::UpdateUserProfileResponse> {
+   public:
+    Holder() : arena_(Options(initial_block_, sizeof(initial_block_))) {
+      set_request(google::protobuf::Arena::CreateMessage<
+                  usergateway::v1::UpdateUserProfileRequest>(&arena_));
+      set_response(google::protobuf::Arena::CreateMessage<
+                   usergateway::v1::UpdateUserProfileResponse>(&arena_));
+    }
+    void Release() override { delete this; }
+
+   private:
+    static google::protobuf::ArenaOptions Options(char* block, size_t size) {
+      google::protobuf::ArenaOptions options;
+      options.initial_block = block;
+      options.initial_block_size = size;
+      return options;
+    }
+    // The first block; the arena adds heap blocks when a user needs more.
+    alignas(8) char initial_block_[8192];
+    google::protobuf::Arena arena_;
+  };
+};
+
 UserProfileService::UserProfileService(ServiceOptions options,
                                        UpstreamClient* upstream,
                                        ApiKeySource* api_key)
-    : options_(std::move(options)), upstream_(upstream), api_key_(api_key) {}
+    : options_(std::move(options)),
+      allocator_(std::make_unique<ArenaMessageAllocator>()),
+      upstream_(upstream),
+      api_key_(api_key) {
+  SetMessageAllocatorFor_UpdateUserProfile(allocator_.get());
+}
+
+UserProfileService::~UserProfileService() = default;
 
 grpc::ServerUnaryReactor* UserProfileService::UpdateUserProfile(
     grpc::CallbackServerContext* context,

@@ -1,0 +1,567 @@
+// Every error class, end to end: what the caller sees (code, message,
+// google.rpc.Status details) when the request is invalid, the upstream
+// refuses it, fails, misbehaves on the wire, is down, or presents an
+// untrusted certificate; and how many attempts the gateway made. No status
+// may carry the API key or a token from the fixture.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/test_env.h"
+
+namespace usergateway {
+namespace testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+constexpr absl::string_view kDomain = "usergateway.v1";
+
+std::unique_ptr<TestEnv> StartEnv(TestEnvOptions options = TestEnvOptions()) {
+  absl::StatusOr<std::unique_ptr<TestEnv>> env =
+      TestEnv::Start(std::move(options));
+  EXPECT_TRUE(env.ok()) << env.status();
+  return env.ok() ? *std::move(env) : nullptr;
+}
+
+// What a caller must see for one error.
+struct ExpectedError {
+  grpc::StatusCode code;
+  std::string reason;
+  // The exact message; empty to check `message_prefix` only.
+  std::string message;
+  std::string message_prefix;
+  // ErrorInfo.metadata entries that must be present with these values.
+  std::map<std::string, std::string> metadata;
+  // ErrorInfo.metadata keys that must be absent.
+  std::vector<std::string> absent_metadata;
+  // The RetryInfo delay, if one must be attached (none may be otherwise).
+  std::optional<absl::Duration> retry_delay;
+};
+
+// Secrets the gateway holds or relays: none may reach a status.
+std::vector<std::string> Secrets(const TestEnv& env) {
+  return {env.config().api_key_env_value.empty()
+              ? std::string(kDefaultApiKey)
+              : env.config().api_key_env_value,
+          "fixture-token-"};
+}
+
+void ExpectNoSecrets(const grpc::Status& status,
+                     const std::vector<std::string>& secrets) {
+  for (const std::string& secret : secrets) {
+    EXPECT_THAT(status.error_message(), Not(HasSubstr(secret)));
+    EXPECT_THAT(status.error_details(), Not(HasSubstr(secret)));
+  }
+}
+
+void ExpectError(const grpc::Status& status, const ExpectedError& want,
+                 const std::vector<std::string>& secrets) {
+  SCOPED_TRACE(absl::StrCat("status: ", status.error_code(), " \"",
+                            status.error_message(), "\""));
+  EXPECT_EQ(status.error_code(), want.code);
+  if (!want.message.empty()) {
+    EXPECT_EQ(status.error_message(), want.message);
+  }
+  EXPECT_THAT(status.error_message(), StartsWith(want.message_prefix));
+  ExpectNoSecrets(status, secrets);
+
+  const ErrorDetails details = DecodeDetails(status);
+  ASSERT_TRUE(details.decoded) << "no google.rpc.Status details";
+  EXPECT_EQ(details.status.message(), status.error_message());
+  EXPECT_EQ(details.other_details, 0);
+  ASSERT_TRUE(details.error_info.has_value()) << "no ErrorInfo";
+  EXPECT_EQ(details.error_info->domain(), kDomain);
+  EXPECT_EQ(details.error_info->reason(), want.reason);
+  const auto& metadata = details.error_info->metadata();
+  for (const auto& [key, value] : want.metadata) {
+    auto it = metadata.find(key);
+    if (it == metadata.end()) {
+      ADD_FAILURE() << "ErrorInfo.metadata lacks \"" << key << "\"";
+    } else {
+      EXPECT_EQ(it->second, value) << "ErrorInfo.metadata[\"" << key << "\"]";
+    }
+  }
+  for (const std::string& key : want.absent_metadata) {
+    EXPECT_EQ(metadata.count(key), 0u) << "unexpected metadata " << key;
+  }
+  if (want.retry_delay.has_value()) {
+    ASSERT_TRUE(details.retry_info.has_value()) << "no RetryInfo";
+    const auto& delay = details.retry_info->retry_delay();
+    EXPECT_EQ(absl::Seconds(delay.seconds()) + absl::Nanoseconds(delay.nanos()),
+              *want.retry_delay);
+  } else {
+    EXPECT_FALSE(details.retry_info.has_value());
+  }
+}
+
+TEST(GatewayErrorsTest, InvalidRequestIsRefusedWithoutAnUpstreamCall) {
+  std::unique_ptr<TestEnv> env = StartEnv();
+  ASSERT_NE(env, nullptr);
+
+  CallResult empty =
+      Call(env->stub(), usergateway::v1::UpdateUserProfileRequest());
+  CallResult bad = Call(env->stub(), MakeRequest("..", std::string(151, 'x')));
+
+  ExpectError(empty.status,
+              {grpc::StatusCode::INVALID_ARGUMENT, "INVALID_REQUEST",
+               "invalid request: enterprise_id: is required; user_id: is "
+               "required; first_name: is required",
+               "", {{"attempts", "0"}}, {"http_status"}, std::nullopt},
+              Secrets(*env));
+  ErrorDetails details = DecodeDetails(empty.status);
+  ASSERT_TRUE(details.bad_request.has_value());
+  ASSERT_EQ(details.bad_request->field_violations_size(), 3);
+  EXPECT_EQ(details.bad_request->field_violations(0).field(), "enterprise_id");
+  EXPECT_EQ(details.bad_request->field_violations(0).description(),
+            "is required");
+  EXPECT_EQ(details.bad_request->field_violations(1).field(), "user_id");
+  EXPECT_EQ(details.bad_request->field_violations(2).field(), "first_name");
+
+  ExpectError(bad.status,
+              {grpc::StatusCode::INVALID_ARGUMENT, "INVALID_REQUEST", "",
+               "invalid request: ", {{"attempts", "0"}}, {}, std::nullopt},
+              Secrets(*env));
+  details = DecodeDetails(bad.status);
+  ASSERT_TRUE(details.bad_request.has_value());
+  ASSERT_EQ(details.bad_request->field_violations_size(), 2);
+  EXPECT_EQ(details.bad_request->field_violations(0).field(), "user_id");
+  EXPECT_EQ(details.bad_request->field_violations(0).description(),
+            "must not be \".\" or \"..\"");
+  EXPECT_EQ(details.bad_request->field_violations(1).field(), "first_name");
+  EXPECT_EQ(details.bad_request->field_violations(1).description(),
+            "must be at most 150 characters (Unicode code points)");
+
+  EXPECT_THAT(env->emulator().Requests(), IsEmpty());
+  EXPECT_EQ(env->gateway().UpstreamStats().transfers, 0u);
+}
+
+TEST(GatewayErrorsTest, WrongApiKeyIsUnauthenticatedNamingTheGatewaysKey) {
+  TestEnvOptions options;
+  options.configure = [](Config* config) {
+    config->api_key_env_value = "wrong-key-9f8e7d";
+  };
+  std::unique_ptr<TestEnv> env = StartEnv(options);
+  ASSERT_NE(env, nullptr);
+
+  CallResult r = Call(env->stub(), MakeRequest(kAdaUserId, "Ada"));
+
+  ExpectError(r.status,
+              {grpc::StatusCode::UNAUTHENTICATED, "UPSTREAM_UNAUTHENTICATED",
+               "upstream rejected the gateway's API key: Invalid API key",
+               "",
+               {{"credentials", "gateway_api_key"},
+                {"http_status", "401"},
+                {"upstream_status", "401"},
+                {"attempts", "1"}},
+               {},
+               std::nullopt},
+              Secrets(*env));
+  EXPECT_THAT(r.status.error_message(), Not(HasSubstr("wrong-key")));
+  EXPECT_EQ(env->emulator().Requests().size(), 1u);
+}
+
+TEST(GatewayErrorsTest, ReadOnlyKeyIsPermissionDenied) {
+  TestEnvOptions options;
+  options.configure = [](Config* config) {
+    config->api_key_env_value = kDefaultReadOnlyKey;
+  };
+  std::unique_ptr<TestEnv> env = StartEnv(options);
+  ASSERT_NE(env, nullptr);
+
+  CallResult r = Call(env->stub(), MakeRequest(kAdaUserId, "Ada"));
+
+  ExpectError(r.status,
+              {grpc::StatusCode::PERMISSION_DENIED,
+               "UPSTREAM_PERMISSION_DENIED",
+               "Permission denied",
+               "",
+               {{"http_status", "403"},
+                {"upstream_code", "403"},
+                {"attempts", "1"}},
+               {"credentials"},
+               std::nullopt},
+              Secrets(*env));
+}
+
+TEST(GatewayErrorsTest, FirstNameTheUpstreamRejectsIsInvalidArgument) {
+  // The gateway's own limit is raised, so that only the upstream's 150
+  // code points apply: a name of 151 reaches the emulator, which says 400.
+  TestEnvOptions options;
+  options.configure = [](Config* config) {
+    config->limits.max_first_name_chars = 1000;
+  };
+  std::unique_ptr<TestEnv> env = StartEnv(options);
+  ASSERT_NE(env, nullptr);
+
+  CallResult r =
+      Call(env->stub(), MakeRequest(kAdaUserId, std::string(151, 'a')));
+
+  ExpectError(r.status,
+              {grpc::StatusCode::INVALID_ARGUMENT, "UPSTREAM_INVALID_ARGUMENT",
+               "Bad request",
+               "",
+               {{"http_status", "400"},
+                {"upstream_status", "400"},
+                {"attempts", "1"}},
+               {},
+               std::nullopt},
+              Secrets(*env));
+  EXPECT_EQ(env->emulator().Requests().size(), 1u);
+}
+
+TEST(GatewayErrorsTest, DrfFieldErrorsBecomeBadRequestViolations) {
+  std::unique_ptr<TestEnv> env = StartEnv();
+  ASSERT_NE(env, nullptr);
+  Fault fault;
+  fault.status = 400;
+  fault.body =
+      R"({"first_name":["This field may not be blank.","Second reason."],)"
+      R"("profile":{"role":["Not a valid choice."]}})";
+  env->emulator().PushFault(fault);
+
+  CallResult r = Call(env->stub(), MakeRequest(kAdaUserId, "Ada"));
+
+  ExpectError(r.status,
+              {grpc::StatusCode::INVALID_ARGUMENT, "UPSTREAM_INVALID_ARGUMENT",
+               "", "", {{"http_status", "400"}, {"attempts", "1"}}, {},
+               std::nullopt},
+              Secrets(*env));
+  const ErrorDetails details = DecodeDetails(r.status);
+  ASSERT_TRUE(details.bad_request.has_value());
+  ASSERT_EQ(details.bad_request->field_violations_size(), 3);
+  EXPECT_EQ(details.bad_request->field_violations(0).field(), "first_name");
+  EXPECT_EQ(details.bad_request->field_violations(0).description(),
+            "This field may not be blank.");
+  EXPECT_EQ(details.bad_request->field_violations(1).field(), "first_name");
+  EXPECT_EQ(details.bad_request->field_violations(1).description(),
+            "Second reason.");
+  EXPECT_EQ(details.bad_request->field_violations(2).field(), "profile.role");
+  EXPECT_EQ(details.bad_request->field_violations(2).description(),
+            "Not a valid choice.");
+  EXPECT_THAT(r.status.error_message(),
+              HasSubstr("This field may not be blank."));
+}
+
+TEST(GatewayErrorsTest, UnknownUserIsNotFound) {
+  std::unique_ptr<TestEnv> env = StartEnv();
+  ASSERT_NE(env, nullptr);
+
+  CallResult r = Call(env->stub(),
+                      MakeRequest("00000000-0000-4000-8000-000000000000", "X"));
+
+  ExpectError(r.status,
+              {grpc::StatusCode::NOT_FOUND, "UPSTREAM_NOT_FOUND", "Not found",
+               "",
+               {{"http_status", "404"},
+                {"upstream_status", "404"},
+                {"attempts", "1"}},
+               {},
+               std::nullopt},
+              Secrets(*env));
+}
+
+// One upstream fault, queued for every attempt, and what the caller sees.
+struct FaultCase {
+  const char* name;
+  Fault fault;
+  ExpectedError want;
+  size_t upstream_requests;  // what the emulator saw: the attempts
+};
+
+Fault MakeFault(Fault::Action action, int status = 0,
+                std::string retry_after = "", std::string body = "",
+                size_t body_bytes = 0) {
+  Fault fault;
+  fault.action = action;
+  fault.status = status;
+  fault.retry_after = std::move(retry_after);
+  fault.body = std::move(body);
+  fault.body_bytes = body_bytes;
+  fault.times = 1000;  // every attempt of the call
+  return fault;
+}
+
+class UpstreamFaultTest : public ::testing::TestWithParam<FaultCase> {};
+
+TEST_P(UpstreamFaultTest, MapsToTheDocumentedStatus) {
+  const FaultCase& c = GetParam();
+  TestEnvOptions options;
+  options.configure = [](Config* config) {
+    config->upstream.max_response_bytes = 64 * 1024;
+  };
+  std::unique_ptr<TestEnv> env = StartEnv(options);
+  ASSERT_NE(env, nullptr);
+  env->emulator().PushFault(c.fault);
+
+  CallResult r = Call(env->stub(), MakeRequest(kAdaUserId, "Ada"));
+
+  ExpectError(r.status, c.want, Secrets(*env));
+  EXPECT_EQ(env->emulator().Requests().size(), c.upstream_requests);
+  EXPECT_EQ(env->gateway().UpstreamStats().transfers, c.upstream_requests);
+  EXPECT_EQ(env->gateway().UpstreamStats().retries, c.upstream_requests - 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Faults, UpstreamFaultTest,
+    ::testing::Values(
+        // Retry-After beyond the call's budget (30 s cap): not retried, the
+        // delay handed to the caller.
+        FaultCase{"RateLimited",
+                  MakeFault(Fault::Action::kStatus, 429, "120"),
+                  {grpc::StatusCode::RESOURCE_EXHAUSTED,
+                   "UPSTREAM_RATE_LIMITED",
+                   "Rate limit exceeded",
+                   "",
+                   {{"http_status", "429"},
+                    {"upstream_status", "429"},
+                    {"attempts", "1"},
+                    {"retry_after_ms", "120000"}},
+                   {},
+                   absl::Seconds(120)},
+                  1},
+        FaultCase{"UnavailableForever",
+                  MakeFault(Fault::Action::kStatus, 503),
+                  {grpc::StatusCode::UNAVAILABLE,
+                   "UPSTREAM_UNAVAILABLE",
+                   "Service unavailable",
+                   "",
+                   {{"http_status", "503"}, {"attempts", "4"}},
+                   {"retry_after_ms"},
+                   std::nullopt},
+                  4},
+        // A proxy's HTML page: never echoed, a generic text instead.
+        FaultCase{"BadGatewayHtml",
+                  MakeFault(Fault::Action::kStatus, 502, "",
+                            "<html><body>502 Bad Gateway nginx</body></html>"),
+                  {grpc::StatusCode::UNAVAILABLE,
+                   "UPSTREAM_UNAVAILABLE",
+                   "upstream returned HTTP 502 (Bad Gateway)",
+                   "",
+                   {{"http_status", "502"}, {"attempts", "4"}},
+                   {"upstream_status"},
+                   std::nullopt},
+                  4},
+        // 500 is not retried.
+        FaultCase{"InternalServerError",
+                  MakeFault(Fault::Action::kStatus, 500),
+                  {grpc::StatusCode::INTERNAL,
+                   "UPSTREAM_INTERNAL_ERROR",
+                   "Internal server error",
+                   "",
+                   {{"http_status", "500"},
+                    {"upstream_status", "500"},
+                    {"attempts", "1"}},
+                   {},
+                   std::nullopt},
+                  1},
+        FaultCase{"GatewayTimeout",
+                  MakeFault(Fault::Action::kStatus, 504),
+                  {grpc::StatusCode::DEADLINE_EXCEEDED,
+                   "UPSTREAM_GATEWAY_TIMEOUT",
+                   "Gateway timeout",
+                   "",
+                   {{"http_status", "504"}, {"attempts", "4"}},
+                   {},
+                   std::nullopt},
+                  4},
+        FaultCase{"UnexpectedStatus",
+                  MakeFault(Fault::Action::kStatus, 418),
+                  {grpc::StatusCode::UNKNOWN,
+                   "UPSTREAM_UNEXPECTED_STATUS",
+                   "Error",
+                   "",
+                   {{"http_status", "418"}, {"attempts", "1"}},
+                   {},
+                   std::nullopt},
+                  1},
+        FaultCase{"MalformedSuccessBody",
+                  MakeFault(Fault::Action::kMalformedBody),
+                  {grpc::StatusCode::INTERNAL,
+                   "UPSTREAM_MALFORMED_RESPONSE",
+                   "",
+                   "upstream returned a malformed response (HTTP 200)",
+                   {{"http_status", "200"}, {"attempts", "1"}},
+                   {},
+                   std::nullopt},
+                  1},
+        // A user object with a field of the wrong type, holding a token.
+        FaultCase{"WrongTypeInSuccessBody",
+                  MakeFault(Fault::Action::kMalformedBody, 200, "",
+                            R"({"id":"101","token":"fixture-token-x"})"),
+                  {grpc::StatusCode::INTERNAL,
+                   "UPSTREAM_MALFORMED_RESPONSE",
+                   "",
+                   "upstream returned a malformed response (HTTP 200)",
+                   {{"http_status", "200"}, {"attempts", "1"}},
+                   {},
+                   std::nullopt},
+                  1},
+        // A short body is a broken connection: retried, then reported.
+        FaultCase{"TruncatedBody",
+                  MakeFault(Fault::Action::kTruncateBody),
+                  {grpc::StatusCode::UNAVAILABLE,
+                   "UPSTREAM_CONNECTION_RESET",
+                   "",
+                   "upstream connection was reset",
+                   {{"transport_error", "CONNECTION_RESET"},
+                    {"attempts", "4"}},
+                   {},
+                   std::nullopt},
+                  4},
+        FaultCase{"OversizedBody",
+                  MakeFault(Fault::Action::kOversizedBody, 0, "", "",
+                            256 * 1024),
+                  {grpc::StatusCode::INTERNAL,
+                   "UPSTREAM_RESPONSE_TOO_LARGE",
+                   "",
+                   "upstream response body exceeds the gateway's size limit",
+                   {{"transport_error", "RESPONSE_TOO_LARGE"},
+                    {"attempts", "1"}},
+                   {},
+                   std::nullopt},
+                  1},
+        FaultCase{"ConnectionReset",
+                  MakeFault(Fault::Action::kReset),
+                  {grpc::StatusCode::UNAVAILABLE,
+                   "UPSTREAM_CONNECTION_RESET",
+                   "",
+                   "upstream connection was reset",
+                   {{"transport_error", "CONNECTION_RESET"},
+                    {"attempts", "4"}},
+                   {"http_status"},
+                   std::nullopt},
+                  4},
+        // An upstream that echoes the bearer token in its message.
+        FaultCase{"EchoedBearerTokenIsRedacted",
+                  MakeFault(Fault::Action::kStatus, 401, "",
+                            R"({"detail":"Bad header: Bearer emulator-key"})"),
+                  {grpc::StatusCode::UNAUTHENTICATED,
+                   "UPSTREAM_UNAUTHENTICATED",
+                   "upstream rejected the gateway's API key: Bad header: "
+                   "Bearer [REDACTED]",
+                   "",
+                   {{"http_status", "401"}, {"attempts", "1"}},
+                   {},
+                   std::nullopt},
+                  1}),
+    [](const ::testing::TestParamInfo<FaultCase>& info) {
+      return std::string(info.param.name);
+    });
+
+TEST(GatewayErrorsTest, TransientUnavailabilityIsRetriedToSuccess) {
+  std::unique_ptr<TestEnv> env = StartEnv();
+  ASSERT_NE(env, nullptr);
+  // The reset comes first, on a fresh connection: on a reused one libcurl
+  // would itself resend the request once (a keep-alive connection the
+  // server closed), which the emulator would count as an extra request.
+  Fault reset;
+  reset.action = Fault::Action::kReset;
+  env->emulator().PushFault(reset);
+  Fault busy;
+  busy.status = 503;
+  busy.times = 2;
+  env->emulator().PushFault(busy);
+
+  CallResult r = Call(env->stub(), MakeRequest(kAdaUserId, "Persistent"));
+
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_EQ(r.response.user().first_name(), "Persistent");
+  EXPECT_EQ(env->emulator().Requests().size(), 4u);
+  EXPECT_EQ(env->emulator().PendingFaults(), 0);
+  EXPECT_EQ(env->gateway().UpstreamStats().retries, 3u);
+}
+
+TEST(GatewayErrorsTest, RetryAfterWithinTheBudgetIsHonouredThenSucceeds) {
+  std::unique_ptr<TestEnv> env = StartEnv();
+  ASSERT_NE(env, nullptr);
+  Fault limited;
+  limited.status = 429;
+  limited.retry_after = "1";
+  env->emulator().PushFault(limited);
+
+  CallResult r = Call(env->stub(), MakeRequest(kAdaUserId, "Patient"));
+
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_EQ(env->emulator().Requests().size(), 2u);
+  // The retry waited for Retry-After, not the (millisecond) backoff.
+  EXPECT_GE(r.elapsed, absl::Seconds(1));
+}
+
+TEST(GatewayErrorsTest, UpstreamDownIsUnavailableConnectFailure) {
+  absl::StatusOr<std::unique_ptr<RefusingPort>> refusing =
+      RefusingPort::Create();
+  ASSERT_TRUE(refusing.ok()) << refusing.status();
+  const int port = (*refusing)->port();
+  TestEnvOptions options;
+  options.configure = [port](Config* config) {
+    config->translator.base_url =
+        absl::StrCat("http://127.0.0.1:", port, "/api");
+  };
+  std::unique_ptr<TestEnv> env = StartEnv(options);
+  ASSERT_NE(env, nullptr);
+
+  CallResult r = Call(env->stub(), MakeRequest(kAdaUserId, "Ada"));
+
+  ExpectError(r.status,
+              {grpc::StatusCode::UNAVAILABLE, "UPSTREAM_CONNECT_FAILURE", "",
+               "could not connect to the upstream",
+               {{"transport_error", "CONNECT"}, {"attempts", "4"}},
+               {"http_status"},
+               std::nullopt},
+              Secrets(*env));
+  EXPECT_LT(r.elapsed, absl::Seconds(5));
+  EXPECT_THAT(env->emulator().Requests(), IsEmpty());
+}
+
+TEST(GatewayErrorsTest, HttpsWithoutTheCaIsUntrusted) {
+  TestEnvOptions options;
+  options.emulator_tls = true;
+  options.trust_emulator_ca = false;
+  std::unique_ptr<TestEnv> env = StartEnv(options);
+  ASSERT_NE(env, nullptr);
+
+  CallResult r = Call(env->stub(), MakeRequest(kAdaUserId, "Ada"));
+
+  ExpectError(r.status,
+              {grpc::StatusCode::UNAVAILABLE, "UPSTREAM_TLS_UNTRUSTED", "",
+               "upstream TLS certificate is not trusted",
+               {{"transport_error", "TLS_UNTRUSTED"}, {"attempts", "1"}},
+               {"http_status"},
+               std::nullopt},
+              Secrets(*env));
+  // The handshake failed before any request (and the key) was sent.
+  EXPECT_THAT(env->emulator().Requests(), IsEmpty());
+}
+
+TEST(GatewayErrorsTest, HttpsWithAnotherCaIsUntrusted) {
+  // Trusting a CA, just not the one that signed the emulator's certificate.
+  absl::StatusOr<TestCertificates> other = GenerateTestCertificates(
+      absl::StrCat(TestTmpDir(), "/other-ca"));
+  ASSERT_TRUE(other.ok()) << other.status();
+  TestEnvOptions options;
+  options.emulator_tls = true;
+  options.configure = [&other](Config* config) {
+    config->upstream.ca_bundle = other->ca_cert_path;
+  };
+  std::unique_ptr<TestEnv> env = StartEnv(options);
+  ASSERT_NE(env, nullptr);
+
+  CallResult r = Call(env->stub(), MakeRequest(kAdaUserId, "Ada"));
+
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  const ErrorDetails details = DecodeDetails(r.status);
+  ASSERT_TRUE(details.error_info.has_value());
+  EXPECT_EQ(details.error_info->reason(), "UPSTREAM_TLS_UNTRUSTED");
+  EXPECT_THAT(env->emulator().Requests(), IsEmpty());
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace usergateway
