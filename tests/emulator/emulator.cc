@@ -411,9 +411,12 @@ absl::StatusOr<std::unique_ptr<Emulator>> Emulator::Start(
   server.set_payload_max_length(size_t{8} << 20);
   // cpp-httplib's default options add SO_REUSEPORT, which would let two
   // emulators share a port and split its requests; keep SO_REUSEADDR only.
-  server.set_socket_options([](socket_t sock) {
+  // The listening socket, remembered so that its backlog can be raised.
+  auto listen_fd = std::make_shared<socket_t>(INVALID_SOCKET);
+  server.set_socket_options([listen_fd](socket_t sock) {
     const int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    *listen_fd = sock;
   });
   Emulator* self = emulator.get();
   const auto handler = [self](const httplib::Request& req,
@@ -444,6 +447,10 @@ absl::StatusOr<std::unique_ptr<Emulator>> Emulator::Start(
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", opts.host, ":", opts.port));
   }
+  // cpp-httplib 0.11 listens with a backlog of 5: a burst of concurrent
+  // connects (tests open 200 at once) overflows it and the kernel's SYN
+  // retries stall connections for seconds. listen() again only raises it.
+  if (*listen_fd != INVALID_SOCKET) ::listen(*listen_fd, 4096);
   emulator->port_ = port;
   emulator->thread_ = std::thread([self] {
     self->server_->listen_after_bind();
