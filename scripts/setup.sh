@@ -33,6 +33,7 @@ PACKAGES=(
   nlohmann-json3-dev=3.11.2-2
   wrk=4.1.0-3+b2
   python3=3.11.2-1+b1
+  libnginx-mod-http-echo=1:0.63-4
 )
 
 # Go tools, exact versions, from the Go module proxy.

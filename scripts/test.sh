@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what is missing, then runs every test: the whole Bazel suite
 # (unit, integration against the upstream emulator, end to end with the
-# built binaries, grpcurl and grpc-health-probe, and the benchmark smoke
-# run), once normally and once under AddressSanitizer + UBSan.
+# built binaries, grpcurl and grpc-health-probe), once normally and once
+# under AddressSanitizer + UBSan; and the benchmark's smoke run
+# (scripts/benchmark.sh --smoke, seconds, no targets judged) on the binaries
+# the first pass built, counted as one test, so that it never rots.
 # Ends with one line: `N passed, N failed` (and `, N skipped` when any).
 #
 # Usage: scripts/test.sh [--quick]   (--quick: skip the ASan pass)
@@ -40,6 +42,20 @@ for config in "${configs[@]}"; do
   total_failed=$((total_failed + f))
   total_skipped=$((total_skipped + s))
   rm -f "$log"
+
+  if [ "$config" = "default" ]; then
+    bin="$(bazel info bazel-bin 2>/dev/null)"
+    echo "test: scripts/benchmark.sh --smoke" >&2
+    if USERGATEWAY_BIN="$bin/gateway/usergateway" \
+       PARSER_BENCHMARK_BIN="$bin/tests/benchmarks/parser_benchmark" \
+       GHZ="$tools/ghz" scripts/benchmark.sh --smoke >&2; then
+      echo "test: [benchmark smoke] passed" >&2
+      total_passed=$((total_passed + 1))
+    else
+      echo "FAILED: benchmark smoke run (scripts/benchmark.sh --smoke)" >&2
+      total_failed=$((total_failed + 1))
+    fi
+  fi
 done
 
 [ "$total_failed" = 0 ] || status=1
