@@ -41,6 +41,9 @@ constexpr size_t kBodyPadding = simdjson::SIMDJSON_PADDING;
 // cleaned up rather than kept (each holds buffers of tens of KiB).
 constexpr size_t kMaxIdleEasyHandles = 256;
 
+// See CURLOPT_BUFFERSIZE below.
+constexpr long kReceiveBufferBytes = 4096;  // NOLINT(runtime/int)
+
 // Upper bound on one curl_multi_poll, so that the loop re-checks its state
 // even if a wakeup were lost.
 constexpr int kMaxPollMs = 1000;
@@ -788,6 +791,13 @@ bool Loop::ConfigureNewEasy(EasySlot& slot) {
             1, absl::ToInt64Milliseconds(options_.connect_timeout))));
   }
   if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (rc == CURLE_OK) {
+    // libcurl's receive buffer is 16 KiB per easy handle, held for as long
+    // as a call is in flight. A user object is ~2 KiB: 4 KiB buffers cut
+    // the memory of 10,000 calls in flight by ~120 MB at the cost of an
+    // extra recv(2) for the rare body larger than that.
+    rc = curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, kReceiveBufferBytes);
+  }
   if (rc == CURLE_OK) {
     rc = curl_easy_setopt(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
   }
