@@ -168,7 +168,8 @@ const std::vector<Flag>& Flags() {
        Integer<size_t>([](Config* c) { return &c->upstream.max_in_flight; },
                        1, 1000000)},
       {"max_host_connections", "GATEWAY_MAX_HOST_CONNECTIONS", "0",
-       "upstream connections per host (0: no limit; extra calls queue)",
+       "upstream connections per host; extra calls queue (0: auto, "
+       "ceil(max_in_flight/100) for https with HTTP/2, no limit otherwise)",
        Integer<long>(
            [](Config* c) { return &c->upstream.max_host_connections; }, 0,
            1000000)},

@@ -1,8 +1,13 @@
 #include "gateway/curl_upstream_client.h"
 
+#include <errno.h>
 #include <simdjson.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>  // NOLINT(build/c++11)
 #include <cstdint>
@@ -44,9 +49,16 @@ constexpr size_t kMaxIdleEasyHandles = 256;
 // See CURLOPT_BUFFERSIZE below.
 constexpr long kReceiveBufferBytes = 4096;  // NOLINT(runtime/int)
 
-// Upper bound on one curl_multi_poll, so that the loop re-checks its state
-// even if a wakeup were lost.
+// Upper bound on one epoll_wait, so that the loop re-checks its state even
+// if a wakeup were lost.
 constexpr int kMaxPollMs = 1000;
+
+// Socket events taken per epoll_wait; more simply wait for the next round.
+constexpr int kMaxEvents = 256;
+
+// libcurl's default CURLMOPT_MAX_CONCURRENT_STREAMS: the streams it opens
+// per HTTP/2 connection.
+constexpr size_t kStreamsPerConnection = 100;
 
 constexpr absl::string_view kShutdownDetail = "gateway shutting down";
 constexpr absl::string_view kCancelDetail = "cancelled by the caller";
@@ -218,6 +230,46 @@ std::string CheckRequest(const UpstreamRequest& request,
   return "";
 }
 
+// Owns one file descriptor (the epoll instance or the wakeup eventfd) and
+// closes it on destruction. Move-only; not thread-safe.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      fd_ = other.fd_;
+      other.fd_ = -1;
+    }
+    return *this;
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { Reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+
+ private:
+  void Reset() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+  int fd_ = -1;
+};
+
+// Returns the time until `due` for epoll_wait, rounded up (waking early
+// would only spin until it is due) and capped at `cap_ms`.
+int MillisUntil(absl::Time due, absl::Time now, int cap_ms) {
+  if (due == absl::InfiniteFuture()) return cap_ms;
+  const int64_t until_ns = absl::ToInt64Nanoseconds(due - now);
+  if (until_ns <= 0) return 0;
+  const int64_t until_ms = (until_ns + 999'999) / 1'000'000;
+  return until_ms < cap_ms ? static_cast<int>(until_ms) : cap_ms;
+}
+
 struct Timer {
   absl::Time due;
   std::shared_ptr<Call> call;
@@ -234,16 +286,38 @@ struct TimerLater {
 // The event loop: owns the multi handle, the pooled easy handles, retry
 // timers and every call in flight. Public methods are thread-safe; the
 // private ones run on the loop thread only.
+//
+// The loop is event-driven (curl_multi_socket_action): libcurl tells it
+// which sockets to watch (OnSocket) and when its next timeout is due
+// (OnTimer); the loop watches them with its own epoll instance, together
+// with an eventfd that other threads write to after queueing a command.
+// Each wakeup then costs work in proportion to the sockets that are ready,
+// not to the number of transfers in flight, as curl_multi_perform would.
 class Loop : public std::enable_shared_from_this<Loop> {
  public:
-  Loop(const CurlUpstreamOptions& options, CurlMulti multi)
+  Loop(const CurlUpstreamOptions& options, CurlMulti multi, Fd epoll,
+       Fd wakeup)
       : options_(options),
         policy_(RetryPolicyOptions{options.max_attempts, options.backoff_base,
                                    options.backoff_max}),
+        epoll_(std::move(epoll)),
+        wakeup_(std::move(wakeup)),
         multi_(std::move(multi)),
         budget_(options.retry_budget_ratio, options.retry_budget_burst) {}
 
   ~Loop() { Stop(); }
+
+  // Registers the socket and timer callbacks. Returns the first error.
+  CURLMcode InstallCallbacks() {
+    CURLM* multi = multi_.get();
+    CURLMcode rc = curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, OnSocket);
+    if (rc == CURLM_OK) rc = curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
+    if (rc == CURLM_OK) {
+      rc = curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, OnTimer);
+    }
+    if (rc == CURLM_OK) rc = curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
+    return rc;
+  }
 
   void StartThread() { thread_ = std::thread([this] { Run(); }); }
 
@@ -253,7 +327,7 @@ class Loop : public std::enable_shared_from_this<Loop> {
       std::lock_guard<std::mutex> lock(mu_);
       stopping_ = true;
     }
-    curl_multi_wakeup(multi_.get());
+    Wake();
     if (thread_.joinable()) thread_.join();
   }
 
@@ -288,14 +362,38 @@ class Loop : public std::enable_shared_from_this<Loop> {
   }
 
  private:
+  // CURLMOPT_SOCKETFUNCTION: libcurl wants `s` watched for `what`
+  // (CURL_POLL_IN/OUT/INOUT) or no longer watched (CURL_POLL_REMOVE, sent
+  // before libcurl closes a socket). `socketp` is non-null once the socket
+  // is in the epoll set (curl_multi_assign). Returns 0; -1 tells libcurl
+  // that the socket could not be watched (it fails those transfers).
+  static int OnSocket(CURL* easy, curl_socket_t s, int what, void* userp,
+                      void* socketp);
+  // CURLMOPT_TIMERFUNCTION: libcurl's next timeout is due in `timeout_ms`
+  // (-1: none). Only records it: calling back into libcurl from here would
+  // recurse, so Run() acts on it. Returns 0.
+  static int OnTimer(CURLM* multi, long timeout_ms,  // NOLINT(runtime/int)
+                     void* userp);
+
+  // Wakes the loop from any thread: one write to the eventfd.
+  void Wake();
+  // Reads the eventfd back to zero (loop thread).
+  void ClearWake();
+
   void Run();
+  // curl_multi_socket_action on `s` (or CURL_SOCKET_TIMEOUT) followed by
+  // reaping the transfers it finished.
+  void SocketAction(curl_socket_t s, int ev_bitmask);
   void StartAttempt(Call* call);
   void CancelCall(Call* call);
   void OnTransferDone(Call* call, CURLcode code);
   void FireTimers(absl::Time now);
   void ReadCompletions();
-  int PollTimeoutMs();
+  int PollTimeoutMs(absl::Time now);
   void Shutdown(std::vector<std::shared_ptr<Call>>& queued);
+  // Applies the automatic host connection limit on the first request; see
+  // max_host_connections in the header.
+  void DecideHostLimit(const UpstreamRequest& request);
 
   // Counts the attempt that ran on `call->slot`, detaches the easy handle
   // from the multi (aborting the transfer if it is still running) and
@@ -312,6 +410,10 @@ class Loop : public std::enable_shared_from_this<Loop> {
 
   const CurlUpstreamOptions options_;
   const RetryPolicy policy_;
+  // Declared before the multi handle so that they outlive it: libcurl may
+  // still report sockets while the handle is cleaned up.
+  const Fd epoll_;
+  const Fd wakeup_;  // an eventfd; nonzero means "look at the queues"
   // Declared before the pool so that it is destroyed after the easy handles.
   CurlMulti multi_;
   std::thread thread_;
@@ -333,6 +435,10 @@ class Loop : public std::enable_shared_from_this<Loop> {
   std::atomic<uint64_t> retries_{0};
 
   // Loop thread only.
+  // When libcurl's timer is due: InfiniteFuture for none, InfinitePast for
+  // "at once".
+  absl::Time curl_due_ = absl::InfiniteFuture();
+  bool host_limit_decided_ = false;
   RetryBudget budget_;
   absl::BitGen gen_;
   absl::flat_hash_map<Call*, std::shared_ptr<Call>> calls_;
@@ -375,8 +481,8 @@ std::shared_ptr<UpstreamCall> Loop::Start(UpstreamRequest request,
     }
   }
   if (refusal == TransportError::kNone) {
-    // Safe outside the lock: the multi handle lives as long as this Loop.
-    if (wake) curl_multi_wakeup(multi_.get());
+    // Safe outside the lock: the eventfd lives as long as this Loop.
+    if (wake) Wake();
     return call;
   }
   UpstreamResult result;
@@ -400,12 +506,88 @@ void Loop::EnqueueCancel(std::shared_ptr<Call> call) {
     wake = start_queue_.empty() && cancel_queue_.empty();
     cancel_queue_.push_back(std::move(call));
   }
-  if (wake) curl_multi_wakeup(multi_.get());
+  if (wake) Wake();
+}
+
+void Loop::Wake() {
+  const uint64_t one = 1;
+  // Fails only when the counter would overflow, i.e. a wakeup is pending
+  // anyway; EINTR cannot happen on a non-blocking eventfd write.
+  ssize_t n = write(wakeup_.get(), &one, sizeof(one));
+  (void)n;
+}
+
+void Loop::ClearWake() {
+  uint64_t count = 0;
+  ssize_t n = read(wakeup_.get(), &count, sizeof(count));
+  (void)n;  // EAGAIN: already zero
+}
+
+int Loop::OnSocket(CURL* /*easy*/, curl_socket_t s, int what, void* userp,
+                   void* socketp) {
+  Loop* loop = static_cast<Loop*>(userp);
+  const int epoll_fd = loop->epoll_.get();
+  if (what == CURL_POLL_REMOVE) {
+    // libcurl forgets `socketp` itself. ENOENT/EBADF are fine: the socket
+    // may never have been added, or already be gone from the set.
+    epoll_ctl(epoll_fd, EPOLL_CTL_DEL, s, nullptr);
+    return 0;
+  }
+  epoll_event event = {};
+  if (what & CURL_POLL_IN) event.events |= EPOLLIN;
+  if (what & CURL_POLL_OUT) event.events |= EPOLLOUT;
+  event.data.fd = s;
+  // `socketp` says whether libcurl already had us add this socket; if the
+  // kernel disagrees (a socket closed and its number reused behind
+  // libcurl's back), fall back to the other operation.
+  int op = socketp != nullptr ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  int rc = epoll_ctl(epoll_fd, op, s, &event);
+  if (rc != 0 && op == EPOLL_CTL_MOD && errno == ENOENT) {
+    op = EPOLL_CTL_ADD;
+    rc = epoll_ctl(epoll_fd, op, s, &event);
+  } else if (rc != 0 && op == EPOLL_CTL_ADD && errno == EEXIST) {
+    op = EPOLL_CTL_MOD;
+    rc = epoll_ctl(epoll_fd, op, s, &event);
+  }
+  if (rc != 0) return -1;
+  if (socketp == nullptr) {
+    // Any non-null marker: the loop keeps no per-socket state.
+    curl_multi_assign(loop->multi_.get(), s, loop);
+  }
+  return 0;
+}
+
+int Loop::OnTimer(CURLM* /*multi*/, long timeout_ms,  // NOLINT(runtime/int)
+                  void* userp) {
+  Loop* loop = static_cast<Loop*>(userp);
+  if (timeout_ms < 0) {
+    loop->curl_due_ = absl::InfiniteFuture();
+  } else if (timeout_ms == 0) {
+    loop->curl_due_ = absl::InfinitePast();
+  } else {
+    loop->curl_due_ = absl::Now() + absl::Milliseconds(timeout_ms);
+  }
+  return 0;
+}
+
+void Loop::SocketAction(curl_socket_t s, int ev_bitmask) {
+  int running = 0;
+  curl_multi_socket_action(multi_.get(), s, ev_bitmask, &running);
+  if (s == CURL_SOCKET_TIMEOUT) {
+    // libcurl's timeouts have millisecond resolution and our clock is not
+    // its clock: when we woke a little early nothing expired, and libcurl
+    // does not report the unchanged timer again. Re-read it instead.
+    long ms = -1;  // NOLINT(runtime/int): libcurl's type
+    curl_multi_timeout(multi_.get(), &ms);
+    OnTimer(multi_.get(), ms, this);
+  }
+  ReadCompletions();
 }
 
 void Loop::Run() {
   std::vector<std::shared_ptr<Call>> starts;
   std::vector<std::shared_ptr<Call>> cancels;
+  std::array<epoll_event, kMaxEvents> events;
   while (true) {
     bool stop = false;
     {
@@ -423,6 +605,8 @@ void Loop::Run() {
       Call* raw = call.get();
       calls_.emplace(raw, std::move(call));
       budget_.OnCall();
+      // curl_multi_add_handle sets libcurl's timer to "at once" (OnTimer),
+      // which the socket_action below then serves.
       StartAttempt(raw);
     }
     starts.clear();
@@ -430,29 +614,45 @@ void Loop::Run() {
     cancels.clear();
 
     FireTimers(absl::Now());
-    int running = 0;
-    curl_multi_perform(multi_.get(), &running);
-    ReadCompletions();
-    curl_multi_poll(multi_.get(), nullptr, 0, PollTimeoutMs(), nullptr);
+    if (curl_due_ <= absl::Now()) SocketAction(CURL_SOCKET_TIMEOUT, 0);
+
+    const int n = epoll_wait(epoll_.get(), events.data(), kMaxEvents,
+                             PollTimeoutMs(absl::Now()));
+    // n < 0 is EINTR (anything else would be a bug): go round again.
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == wakeup_.get()) {
+        // Reset before the queues are read at the top of the loop, so that
+        // a command queued after that read wakes us again.
+        ClearWake();
+        continue;
+      }
+      const uint32_t ready = events[i].events;
+      int mask = 0;
+      if (ready & (EPOLLIN | EPOLLHUP)) mask |= CURL_CSELECT_IN;
+      if (ready & EPOLLOUT) mask |= CURL_CSELECT_OUT;
+      if (ready & EPOLLERR) mask |= CURL_CSELECT_ERR;
+      // A socket closed by an earlier action in this batch is unknown to
+      // libcurl, which then ignores it.
+      SocketAction(fd, mask);
+    }
   }
 }
 
-int Loop::PollTimeoutMs() {
-  int timeout_ms = kMaxPollMs;
-  long curl_ms = -1;  // NOLINT(runtime/int): libcurl's type
-  curl_multi_timeout(multi_.get(), &curl_ms);
-  if (curl_ms >= 0 && curl_ms < timeout_ms) {
-    timeout_ms = static_cast<int>(curl_ms);
-  }
+int Loop::PollTimeoutMs(absl::Time now) {
+  int timeout_ms = MillisUntil(curl_due_, now, kMaxPollMs);
   if (!timers_.empty()) {
-    const int64_t until_ns =
-        absl::ToInt64Nanoseconds(timers_.top().due - absl::Now());
-    // Round up: waking a little early would only spin until the timer is due.
-    const int64_t until_ms =
-        until_ns <= 0 ? 0 : (until_ns + 999'999) / 1'000'000;
-    if (until_ms < timeout_ms) timeout_ms = static_cast<int>(until_ms);
+    timeout_ms = MillisUntil(timers_.top().due, now, timeout_ms);
   }
   return timeout_ms;
+}
+
+void Loop::DecideHostLimit(const UpstreamRequest& request) {
+  host_limit_decided_ = true;
+  const long limit =  // NOLINT(runtime/int): libcurl's type
+      EffectiveMaxHostConnections(options_, request.url);
+  if (limit == 0) return;  // unlimited: libcurl's default, already set
+  curl_multi_setopt(multi_.get(), CURLMOPT_MAX_HOST_CONNECTIONS, limit);
 }
 
 void Loop::FireTimers(absl::Time now) {
@@ -501,6 +701,7 @@ void Loop::StartAttempt(Call* call) {
       Complete(call);
       return;
     }
+    if (!host_limit_decided_) DecideHostLimit(call->request);
   }
   std::unique_ptr<EasySlot> slot = AcquireSlot();
   if (slot == nullptr) {
@@ -743,6 +944,10 @@ void Loop::Shutdown(std::vector<std::shared_ptr<Call>>& queued) {
   timers_ = decltype(timers_)();
   // Easy handles are cleaned up on the thread that used them.
   idle_slots_.clear();
+  // The multi handle may be cleaned up on another thread, once this one is
+  // gone: nothing is left to watch or time by then.
+  curl_multi_setopt(multi_.get(), CURLMOPT_SOCKETFUNCTION, nullptr);
+  curl_multi_setopt(multi_.get(), CURLMOPT_TIMERFUNCTION, nullptr);
 }
 
 std::unique_ptr<EasySlot> Loop::AcquireSlot() {
@@ -864,6 +1069,19 @@ absl::Status ValidateOptions(const CurlUpstreamOptions& options) {
 
 }  // namespace
 
+long EffectiveMaxHostConnections(  // NOLINT(runtime/int): libcurl's type
+    const CurlUpstreamOptions& options, absl::string_view url) {
+  if (options.max_host_connections > 0) return options.max_host_connections;
+  if (!options.http2 || !absl::StartsWithIgnoreCase(url, "https://")) {
+    return 0;
+  }
+  // NOLINTNEXTLINE(runtime/int)
+  return static_cast<long>(
+      (options.max_in_flight + curl_upstream_internal::kStreamsPerConnection -
+       1) /
+      curl_upstream_internal::kStreamsPerConnection);
+}
+
 TransportError ClassifyCurlFailure(const CurlFailure& failure) {
   switch (failure.code) {
     case CURLE_OK:
@@ -945,8 +1163,29 @@ absl::StatusOr<std::unique_ptr<CurlUpstreamClient>> CurlUpstreamClient::Create(
     return absl::InternalError(absl::StrCat("curl_multi_setopt failed: ",
                                             curl_multi_strerror(rc)));
   }
-  auto loop = std::make_shared<curl_upstream_internal::Loop>(options,
-                                                              std::move(multi));
+  curl_upstream_internal::Fd epoll(epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll.valid()) {
+    return absl::InternalError(
+        absl::StrCat("epoll_create1 failed: errno ", errno));
+  }
+  curl_upstream_internal::Fd wakeup(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wakeup.valid()) {
+    return absl::InternalError(absl::StrCat("eventfd failed: errno ", errno));
+  }
+  epoll_event event = {};
+  event.events = EPOLLIN;
+  event.data.fd = wakeup.get();
+  if (epoll_ctl(epoll.get(), EPOLL_CTL_ADD, wakeup.get(), &event) != 0) {
+    return absl::InternalError(
+        absl::StrCat("epoll_ctl(eventfd) failed: errno ", errno));
+  }
+  auto loop = std::make_shared<curl_upstream_internal::Loop>(
+      options, std::move(multi), std::move(epoll), std::move(wakeup));
+  rc = loop->InstallCallbacks();
+  if (rc != CURLM_OK) {
+    return absl::InternalError(absl::StrCat("curl_multi_setopt failed: ",
+                                            curl_multi_strerror(rc)));
+  }
   loop->StartThread();
   return std::unique_ptr<CurlUpstreamClient>(
       new CurlUpstreamClient(std::move(loop)));

@@ -14,10 +14,15 @@
 //   call->Cancel();  // e.g. when the gRPC caller went away
 //
 // How it works: Start() and Cancel() push a command onto a mutex-guarded
-// queue and wake the loop (curl_multi_wakeup); the loop thread owns every
-// libcurl object, starts transfers on pooled easy handles, keeps retry
-// timers in a min-heap, and runs each call's callback once the transfer is
-// over and its easy handle is detached. Connections, DNS results and TLS
+// queue and wake the loop (an eventfd); the loop thread owns every libcurl
+// object, starts transfers on pooled easy handles, keeps retry timers in a
+// min-heap, and runs each call's callback once the transfer is over and its
+// easy handle is detached. The loop is event-driven: libcurl reports the
+// sockets it wants watched and its next timeout (CURLMOPT_SOCKETFUNCTION,
+// CURLMOPT_TIMERFUNCTION), the loop waits for them, the eventfd and the
+// earliest retry timer in one epoll_wait, and hands ready sockets to
+// curl_multi_socket_action. A wakeup thus costs in proportion to the sockets
+// that are ready, not to the calls in flight (10,000 held calls are fine). Connections, DNS results and TLS
 // sessions are shared through the one multi handle, so calls to the same
 // host reuse connections (and multiplex over HTTP/2 when offered).
 #ifndef USERGATEWAY_GATEWAY_CURL_UPSTREAM_CLIENT_H_
@@ -31,6 +36,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "gateway/upstream_client.h"
 #include "gateway/upstream_types.h"
@@ -71,13 +77,24 @@ struct CurlUpstreamOptions {
   double retry_budget_ratio = 0.2;
   // Retries allowed in a burst before the ratio applies.
   double retry_budget_burst = 10;
-  // CURLMOPT_MAX_HOST_CONNECTIONS and CURLMOPT_MAX_TOTAL_CONNECTIONS;
-  // 0 = unlimited. Transfers beyond them wait inside libcurl (within their
-  // deadline). With HTTP/2, unlimited means a burst beyond the server's
-  // stream limit (~100) opens one new connection per extra call; a small
-  // host limit (e.g. 4) makes them queue for a stream instead. With
-  // HTTP/1.1 the host limit caps concurrency at that many calls.
-  long max_host_connections = 0;   // NOLINT(runtime/int): libcurl's type
+  // CURLMOPT_MAX_HOST_CONNECTIONS: connections per upstream host.
+  // Transfers beyond it wait inside libcurl (within their deadline) for a
+  // connection or, with HTTP/2, a free stream. With HTTP/1.1 it caps
+  // concurrency at that many calls.
+  //
+  // 0 = auto (see EffectiveMaxHostConnections), decided when the first
+  // request is started, from its URL: a client serves one upstream base URL
+  // (the multi handle and its limit are shared by all calls, the scheme is
+  // per request). For https:// with http2 on, the limit is
+  // ceil(max_in_flight / 100): libcurl opens up to 100 streams per HTTP/2
+  // connection, so max_in_flight calls fit, while a burst can no longer
+  // open one TLS connection per call that finds no free stream on the
+  // connections still handshaking (a burst of 10,000 once opened 5,543 and
+  // half the calls timed out). For http:// (HTTP/1.1 only: h2 is negotiated
+  // over TLS) it stays unlimited, since each call in flight needs its own
+  // connection. Clients mixing schemes should set the limit explicitly.
+  long max_host_connections = 0;  // NOLINT(runtime/int): libcurl's type
+  // CURLMOPT_MAX_TOTAL_CONNECTIONS; 0 = unlimited.
   long max_total_connections = 0;  // NOLINT(runtime/int)
   // Offer HTTP/2 over TLS (ALPN; HTTP/1.1 when the server declines) and
   // multiplex calls over one connection. False pins HTTP/1.1.
@@ -154,6 +171,13 @@ struct CurlFailure {
   // The body cap made the write callback refuse data.
   bool body_cap_hit = false;
 };
+
+// Returns the host connection limit a client with `options` applies when its
+// first request goes to `url`: options.max_host_connections when positive;
+// else (auto) ceil(max_in_flight / 100) for an https:// URL with http2 on,
+// and 0 (unlimited) otherwise. Exposed for tests.
+long EffectiveMaxHostConnections(  // NOLINT(runtime/int): libcurl's type
+    const CurlUpstreamOptions& options, absl::string_view url);
 
 // Returns the TransportError for a transfer that ended with `failure.code`
 // (not CURLE_OK). Exposed for tests; the mapping is the one in the design:

@@ -892,6 +892,92 @@ TEST(CurlUpstreamClientTest, ManyConcurrentCallsAllSucceed) {
   EXPECT_EQ(server.requests().size(), static_cast<size_t>(kCalls));
 }
 
+TEST(CurlUpstreamClientTest, ManyHeldCallsCompleteTogether) {
+  // Every call is held by the upstream; the loop must serve them all at
+  // once rather than walk every transfer on every wakeup.
+  Reply held = Ok();
+  held.delay = absl::Milliseconds(300);
+  LoopbackServer server(Always(held));
+  auto client = MakeClient();
+  constexpr int kCalls = 500;
+  Results results;
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < kCalls; ++i) {
+    client->Start(MakeRequest(server.Url(), absl::Seconds(30)),
+                  results.Callback());
+  }
+  ASSERT_TRUE(results.WaitFor(kCalls, absl::Seconds(30)));
+  const absl::Duration elapsed = absl::Now() - start;
+  EXPECT_LT(elapsed, absl::Seconds(3));
+  for (const UpstreamResult& result : results.All()) {
+    EXPECT_EQ(result.http_status, 200) << result.error_detail;
+    EXPECT_EQ(result.attempts, 1);
+  }
+  EXPECT_EQ(server.connections(), kCalls);  // HTTP/1.1: one per held call
+  EXPECT_EQ(client->Stats().connections_opened,
+            static_cast<uint64_t>(kCalls));
+}
+
+TEST(CurlUpstreamClientTest, StartFromAnotherThreadWakesTheIdleLoop) {
+  LoopbackServer server(Always(Ok()));
+  auto client = MakeClient();
+  // Warm up: afterwards the loop has nothing to do and waits in epoll_wait
+  // (up to a second when no wakeup arrives).
+  ASSERT_EQ(RunCall(*client, MakeRequest(server.Url())).http_status, 200);
+  for (int i = 0; i < 5; ++i) {
+    Results results;
+    absl::Time started;
+    std::thread starter([&] {
+      started = absl::Now();
+      client->Start(MakeRequest(server.Url()), results.Callback());
+    });
+    starter.join();
+    UpstreamResult result = results.TakeFirst();
+    EXPECT_LT(absl::Now() - started, absl::Milliseconds(500)) << i;
+    EXPECT_EQ(result.http_status, 200) << i << ": " << result.error_detail;
+  }
+}
+
+TEST(CurlUpstreamClientTest, CancelOneOfManyHeldCalls) {
+  // Held calls end when cancelled (10 s) or answer quickly otherwise.
+  LoopbackServer server([](const ReceivedRequest& request, int) {
+    Reply reply = Ok();
+    if (request.Header("X-Hold").has_value()) reply.delay = absl::Seconds(10);
+    return reply;
+  });
+  auto client = MakeClient();
+  constexpr int kHeld = 50;
+  std::vector<std::unique_ptr<Results>> results;
+  std::vector<std::shared_ptr<UpstreamCall>> calls;
+  for (int i = 0; i < kHeld; ++i) {
+    results.push_back(std::make_unique<Results>());
+    UpstreamRequest request = MakeRequest(server.Url());
+    request.headers.push_back({"X-Hold", "1"});
+    calls.push_back(
+        client->Start(std::move(request), results.back()->Callback()));
+  }
+  ASSERT_TRUE(server.WaitForRequests(kHeld, absl::Seconds(10)));
+  const absl::Time cancelled_at = absl::Now();
+  calls[kHeld / 2]->Cancel();
+  UpstreamResult cancelled = results[kHeld / 2]->TakeFirst();
+  EXPECT_LT(absl::Now() - cancelled_at, absl::Seconds(1));
+  EXPECT_EQ(cancelled.error, TransportError::kCancelled);
+  EXPECT_EQ(cancelled.attempts, 1);
+  EXPECT_TRUE(server.WaitForClientClose(absl::Seconds(5)));
+  // The loop keeps serving: a new call completes while the rest are held.
+  EXPECT_EQ(RunCall(*client, MakeRequest(server.Url())).http_status, 200);
+  for (int i = 0; i < kHeld; ++i) {
+    EXPECT_EQ(results[i]->count(), i == kHeld / 2 ? 1u : 0u) << i;
+  }
+  client.reset();  // the others end with the client
+  for (int i = 0; i < kHeld; ++i) {
+    ASSERT_EQ(results[i]->count(), 1u) << i;
+    if (i != kHeld / 2) {
+      EXPECT_EQ(results[i]->All()[0].error_detail, "gateway shutting down");
+    }
+  }
+}
+
 TEST(CurlUpstreamClientTest, RedirectIsReturnedNotFollowed) {
   Reply redirect = StatusReply(302);
   redirect.headers.push_back({"Location", "/elsewhere"});
@@ -1020,6 +1106,46 @@ TEST(CurlUpstreamClientTest, TlsWithUntrustedCertificateIsNotRetried) {
   ExpectNoSecret(result);
 }
 
+TEST(CurlUpstreamClientTest, AutoHostLimitQueuesHttpsCallsOnOneConnection) {
+  // max_in_flight 100 -> auto limit 1 for https:// with http2 on. The test
+  // server does not offer h2, so the calls take turns on one connection.
+  SelfSignedCert cert;
+  TlsServer server(cert);
+  CurlUpstreamOptions options = TestOptions();
+  options.allow_insecure_http = false;
+  options.ca_bundle = cert.pem_path();
+  options.max_in_flight = 100;
+  auto client = MakeClient(options);
+  constexpr int kCalls = 4;
+  Results results;
+  for (int i = 0; i < kCalls; ++i) {
+    client->Start(MakeRequest(server.Url()), results.Callback());
+  }
+  ASSERT_TRUE(results.WaitFor(kCalls));
+  for (const UpstreamResult& result : results.All()) {
+    EXPECT_EQ(result.http_status, 200) << result.error_detail;
+  }
+  EXPECT_EQ(client->Stats().connections_opened, 1u);
+}
+
+TEST(CurlUpstreamClientTest, AutoHostLimitLeavesHttpUnlimited) {
+  Reply held = Ok();
+  held.delay = absl::Milliseconds(200);
+  LoopbackServer server(Always(held));
+  CurlUpstreamOptions options = TestOptions();
+  options.max_in_flight = 100;  // would mean 1 connection for https://
+  auto client = MakeClient(options);
+  constexpr int kCalls = 4;
+  Results results;
+  for (int i = 0; i < kCalls; ++i) {
+    client->Start(MakeRequest(server.Url()), results.Callback());
+  }
+  // All four are held by the server at the same time.
+  ASSERT_TRUE(server.WaitForRequests(kCalls, absl::Seconds(10)));
+  ASSERT_TRUE(results.WaitFor(kCalls));
+  EXPECT_EQ(server.connections(), kCalls);
+}
+
 TEST(CurlUpstreamClientTest, CreateRejectsInvalidOptions) {
   std::vector<std::pair<const char*, std::function<void(CurlUpstreamOptions&)>>>
       cases = {
@@ -1067,6 +1193,35 @@ struct ClassifyCase {
   bool body_cap_hit;
   TransportError expected;
 };
+
+TEST(EffectiveMaxHostConnectionsTest, AutoCapsOnlyHttpsWithHttp2) {
+  struct Case {
+    long configured;  // NOLINT(runtime/int)
+    bool http2;
+    size_t max_in_flight;
+    const char* url;
+    long want;  // NOLINT(runtime/int)
+  };
+  const Case cases[] = {
+      {0, true, 10000, "https://api.example.com/x", 100},
+      {0, true, 10001, "https://api.example.com/x", 101},
+      {0, true, 1, "HTTPS://api.example.com/x", 1},
+      {0, true, 250, "https://api.example.com/x", 3},
+      {0, false, 10000, "https://api.example.com/x", 0},
+      {0, true, 10000, "http://api.example.com/x", 0},
+      {7, true, 10000, "https://api.example.com/x", 7},
+      {7, true, 10000, "http://api.example.com/x", 7},
+  };
+  for (const Case& c : cases) {
+    CurlUpstreamOptions options;
+    options.max_host_connections = c.configured;
+    options.http2 = c.http2;
+    options.max_in_flight = c.max_in_flight;
+    EXPECT_EQ(EffectiveMaxHostConnections(options, c.url), c.want)
+        << c.configured << " " << c.http2 << " " << c.max_in_flight << " "
+        << c.url;
+  }
+}
 
 TEST(ClassifyCurlFailureTest, MapsCurlCodes) {
   const ClassifyCase cases[] = {
