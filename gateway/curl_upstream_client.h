@@ -172,6 +172,11 @@ struct CurlFailure {
   bool body_cap_hit = false;
 };
 
+// The size of libcurl's idle-connection cache (CURLMOPT_MAXCONNECTS): one
+// per call that may be in flight (capped by max_total_connections), so that
+// keep-alive connections survive the moments when few calls are running.
+size_t IdleConnectionCacheSize(const CurlUpstreamOptions& options);
+
 // Returns the host connection limit a client with `options` applies when its
 // first request goes to `url`: options.max_host_connections when positive;
 // else (auto) ceil(max_in_flight / 100) for an https:// URL with http2 on,
