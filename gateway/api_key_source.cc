@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/request_translator.h"
 
 namespace usergateway {
 namespace {
@@ -21,6 +22,16 @@ bool ReadWhole(const std::string& path, std::string* out) {
   if (in.bad()) return false;
   *out = buffer.str();
   return true;
+}
+
+// One JSON log line on stderr. Messages name the file, never the key.
+void LogLine(absl::string_view level, absl::string_view message) {
+  std::string line = "{\"level\":";
+  AppendJsonString(level, &line);
+  line += ",\"msg\":";
+  AppendJsonString(message, &line);
+  line += "}\n";
+  std::fputs(line.c_str(), stderr);
 }
 
 }  // namespace
@@ -83,10 +94,8 @@ bool ApiKeySource::MaybeReload(bool first) {
   struct stat st;
   if (stat(path_.c_str(), &st) != 0) {
     if (!warned_) {
-      std::fprintf(stderr,
-                   "{\"level\":\"warning\",\"msg\":\"API key file %s is "
-                   "unreadable; keeping the last key\"}\n",
-                   path_.c_str());
+      LogLine("warning", absl::StrCat("API key file ", path_,
+                                      " is unreadable; keeping the last key"));
       warned_ = true;
     }
     return false;
@@ -102,10 +111,9 @@ bool ApiKeySource::MaybeReload(bool first) {
   if (ReadWhole(path_, &raw)) key = TrimKey(raw);
   if (key.empty()) {
     if (!warned_) {
-      std::fprintf(stderr,
-                   "{\"level\":\"warning\",\"msg\":\"API key file %s is "
-                   "unreadable or empty; keeping the last key\"}\n",
-                   path_.c_str());
+      LogLine("warning",
+              absl::StrCat("API key file ", path_,
+                           " is unreadable or empty; keeping the last key"));
       warned_ = true;
     }
     return false;
@@ -117,10 +125,7 @@ bool ApiKeySource::MaybeReload(bool first) {
   if (key_ == nullptr || *key_ != key) {
     if (!first) {
       ++reloads_;
-      std::fprintf(stderr,
-                   "{\"level\":\"info\",\"msg\":\"API key reloaded from "
-                   "%s\"}\n",
-                   path_.c_str());
+      LogLine("info", absl::StrCat("API key reloaded from ", path_));
     }
     key_ = std::make_shared<const std::string>(std::move(key));
   }

@@ -1,5 +1,6 @@
 #include "gateway/api_key_source.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -69,6 +70,26 @@ TEST_F(ApiKeySourceTest, KeepsTheLastGoodKeyWhenTheFileBreaks) {
   Rotate("fixed-key");
   now_ += absl::Seconds(2);
   EXPECT_EQ(*(*source)->Get(), "fixed-key");
+}
+
+TEST_F(ApiKeySourceTest, WarningIsOneJsonLineWhateverThePath) {
+  std::string dir = dir_ + "/odd \"name\"";
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  std::string path = dir + "/key";
+  Write(path, "good-key");
+  auto source = ApiKeySource::FromFile(path, absl::Seconds(1),
+                                       [this] { return now_; });
+  ASSERT_TRUE(source.ok());
+  ASSERT_EQ(std::remove(path.c_str()), 0);
+  now_ += absl::Seconds(2);
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(*(*source)->Get(), "good-key");
+  std::string logged = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(logged,
+            "{\"level\":\"warning\",\"msg\":\"API key file " + dir_ +
+                "/odd \\\"name\\\"/key is unreadable; keeping the last "
+                "key\"}\n");
+  EXPECT_EQ(logged.find("good-key"), std::string::npos);
 }
 
 TEST_F(ApiKeySourceTest, FailsClearlyWithoutAKey) {
