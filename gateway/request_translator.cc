@@ -174,6 +174,14 @@ bool IsAllowListed(absl::string_view key,
 
 }  // namespace
 
+bool IsMetadataKeyOfInterest(absl::string_view key,
+                             const TranslatorConfig& config) {
+  return key == "x-request-id" || key == "traceparent" ||
+         key == "tracestate" ||
+         (IsAllowListed(key, config.forward_metadata) &&
+          !IsNeverForwarded(key));
+}
+
 absl::Status ValidatePathTemplate(absl::string_view path_template) {
   if (!absl::StartsWith(path_template, "/")) {
     return absl::InvalidArgumentError("path template must start with '/'");

@@ -75,6 +75,13 @@ void AppendJsonString(absl::string_view text, std::string* out);
 // the order received; a key may repeat.
 using CallerMetadata = std::vector<std::pair<std::string, std::string>>;
 
+// Whether BuildUpstreamRequest may use caller metadata `key` (lower-case):
+// x-request-id, traceparent, tracestate, or an allow-listed key that is not
+// in the never-forwarded set below. Lets the service copy only those keys
+// out of the call's metadata; BuildUpstreamRequest applies the same rule.
+bool IsMetadataKeyOfInterest(absl::string_view key,
+                             const TranslatorConfig& config);
+
 // Returns a new random request id, a UUID version 4 in lower-case canonical
 // form ("xxxxxxxx-xxxx-4xxx-Nxxx-xxxxxxxxxxxx", N one of 8 9 a b).
 std::string NewUuidV4(absl::BitGenRef bitgen);

@@ -635,3 +635,23 @@ INSTANTIATE_TEST_SUITE_P(
 
 }  // namespace
 }  // namespace usergateway
+
+namespace usergateway {
+namespace {
+
+TEST(IsMetadataKeyOfInterestTest, TracingIdsAndAllowListedKeysOnly) {
+  TranslatorConfig config;
+  config.forward_metadata = {"x-tenant", "authorization", "grpc-trace-bin"};
+  for (const char* key : {"x-request-id", "traceparent", "tracestate",
+                          "x-tenant"}) {
+    EXPECT_TRUE(IsMetadataKeyOfInterest(key, config)) << key;
+  }
+  // Allow-listed or not, never: the gateway's own headers, gRPC's keys.
+  for (const char* key : {"authorization", "grpc-trace-bin", "grpc-timeout",
+                          "user-agent", "x-other", ":authority"}) {
+    EXPECT_FALSE(IsMetadataKeyOfInterest(key, config)) << key;
+  }
+}
+
+}  // namespace
+}  // namespace usergateway

@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/arena.h"
 #include "gateway/call_log.h"
@@ -25,17 +24,13 @@ absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
   return absl::FromChrono(deadline);
 }
 
-// Only metadata the translator might forward is copied; gRPC's own keys,
-// binary values and the HTTP/2 pseudo-headers never are.
-CallerMetadata ForwardableMetadata(const grpc::CallbackServerContext& context) {
+// Only the metadata the translator may use is copied out of the call.
+CallerMetadata ForwardableMetadata(const grpc::CallbackServerContext& context,
+                                   const TranslatorConfig& config) {
   CallerMetadata metadata;
   for (const auto& [key, value] : context.client_metadata()) {
     absl::string_view k(key.data(), key.size());
-    if (absl::StartsWith(k, "grpc-") || absl::StartsWith(k, ":") ||
-        absl::EndsWith(k, "-bin") || k == "user-agent" ||
-        k == "content-type" || k == "te") {
-      continue;
-    }
+    if (!IsMetadataKeyOfInterest(k, config)) continue;
     metadata.emplace_back(std::string(k),
                           std::string(value.data(), value.size()));
   }
@@ -80,7 +75,8 @@ class UserProfileService::Call final : public grpc::ServerUnaryReactor {
     std::shared_ptr<const std::string> key = service_->api_key_->Get();
     absl::StatusOr<UpstreamRequest> upstream_request = BuildUpstreamRequest(
         *request_, service_->options_.translator, *key,
-        ForwardableMetadata(*context_), DeadlineOf(*context_));
+        ForwardableMetadata(*context_, service_->options_.translator),
+        DeadlineOf(*context_));
     if (!upstream_request.ok()) {
       UpstreamResult failed;
       failed.error = TransportError::kInternal;
