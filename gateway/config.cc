@@ -176,6 +176,10 @@ const std::vector<Flag>& Flags() {
       {"upstream_http2", "GATEWAY_UPSTREAM_HTTP2", "true",
        "offer HTTP/2 to https upstreams (multiplexes calls)",
        Bool([](Config* c) { return &c->upstream.http2; })},
+      {"upstream_loops", "GATEWAY_UPSTREAM_LOOPS", "0",
+       "upstream event-loop threads (0: auto, one per available CPU, "
+       "honouring a cgroup CPU limit, at most 8)",
+       Integer<size_t>([](Config* c) { return &c->upstream.loops; }, 0, 64)},
       {"max_first_name_chars", "GATEWAY_MAX_FIRST_NAME_CHARS", "150",
        "longest first_name, in characters",
        Integer<size_t>(

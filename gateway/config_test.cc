@@ -61,12 +61,14 @@ TEST(ConfigTest, ParsesEveryKind) {
       {"--upstream_base_url=http://127.0.0.1:8/api", "--allow_insecure_http",
        "--connect_timeout_ms=250", "--retry_budget_ratio=0.5",
        "--forward_metadata=X-Tenant, x-b", "--log_calls=false",
+       "--upstream_loops=3",
        "--path_template=/authn2/v0/tenant/{enterprise_id}/user/{user_id}"},
       env.Fn());
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_TRUE(c->upstream.allow_insecure_http);
   EXPECT_EQ(c->upstream.connect_timeout, absl::Milliseconds(250));
   EXPECT_DOUBLE_EQ(c->upstream.retry_budget_ratio, 0.5);
+  EXPECT_EQ(c->upstream.loops, 3u);
   EXPECT_THAT(c->translator.forward_metadata,
               ::testing::ElementsAre("x-tenant", "x-b"));
   EXPECT_FALSE(c->log_calls);
@@ -113,6 +115,9 @@ TEST(ConfigTest, RejectsBadSettingsWithClearMessages) {
        key,
        "expected true or false"},
       {{"--upstream_base_url=https://h", "stray"}, key, "unexpected argument"},
+      {{"--upstream_base_url=https://h", "--upstream_loops=65"},
+       key,
+       "--upstream_loops=65: must be between 0 and 64"},
       {{"--upstream_base_url=https://h"},
        {{"GATEWAY_API_KEY", "k"}, {"GATEWAY_MAX_IN_FLIGHT", "-1"}},
        "GATEWAY_MAX_IN_FLIGHT=-1"},

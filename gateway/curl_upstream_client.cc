@@ -1,6 +1,7 @@
 #include "gateway/curl_upstream_client.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <simdjson.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -17,7 +18,7 @@
 #include <mutex>  // NOLINT(build/c++11)
 #include <queue>
 #include <string>
-#include <thread>  // NOLINT(build/c++11): the one loop thread
+#include <thread>  // NOLINT(build/c++11): the loop threads
 #include <utility>
 #include <vector>
 
@@ -30,6 +31,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "gateway/cpu_count.h"
 #include "gateway/curl_handles.h"
 #include "gateway/retry_after.h"
 #include "gateway/retry_policy.h"
@@ -283,6 +285,32 @@ struct TimerLater {
 
 }  // namespace
 
+// What the loops of one client share: the admission count behind
+// max_in_flight and the retry budget. Thread-safe.
+class Shared {
+ public:
+  explicit Shared(const CurlUpstreamOptions& options)
+      : max_in_flight(options.max_in_flight),
+        budget(options.retry_budget_ratio, options.retry_budget_burst) {}
+
+  // Counts one more call in flight unless max_in_flight already are.
+  bool TryAdmit() {
+    size_t n = in_flight_.load(std::memory_order_relaxed);
+    do {
+      if (n >= max_in_flight) return false;
+    } while (!in_flight_.compare_exchange_weak(n, n + 1,
+                                               std::memory_order_relaxed));
+    return true;
+  }
+  void Release() { in_flight_.fetch_sub(1, std::memory_order_relaxed); }
+
+  const size_t max_in_flight;
+  RetryBudget budget;
+
+ private:
+  std::atomic<size_t> in_flight_{0};
+};
+
 // The event loop: owns the multi handle, the pooled easy handles, retry
 // timers and every call in flight. Public methods are thread-safe; the
 // private ones run on the loop thread only.
@@ -295,15 +323,17 @@ struct TimerLater {
 // not to the number of transfers in flight, as curl_multi_perform would.
 class Loop : public std::enable_shared_from_this<Loop> {
  public:
-  Loop(const CurlUpstreamOptions& options, CurlMulti multi, Fd epoll,
-       Fd wakeup)
+  // `options` is this loop's share of the client's (see LoopShare).
+  Loop(const CurlUpstreamOptions& options, std::shared_ptr<Shared> shared,
+       size_t index, CurlMulti multi, Fd epoll, Fd wakeup)
       : options_(options),
+        shared_(std::move(shared)),
+        index_(index),
         policy_(RetryPolicyOptions{options.max_attempts, options.backoff_base,
                                    options.backoff_max}),
         epoll_(std::move(epoll)),
         wakeup_(std::move(wakeup)),
-        multi_(std::move(multi)),
-        budget_(options.retry_budget_ratio, options.retry_budget_burst) {}
+        multi_(std::move(multi)) {}
 
   ~Loop() { Stop(); }
 
@@ -319,7 +349,18 @@ class Loop : public std::enable_shared_from_this<Loop> {
     return rc;
   }
 
-  void StartThread() { thread_ = std::thread([this] { Run(); }); }
+  void StartThread() {
+    thread_ = std::thread([this] { Run(); });
+    // Named for top -H, perf and gdb: "curl-loop-0", "curl-loop-1", ...
+    // (at most 15 characters). Set here rather than in the thread, so that
+    // it is in place when Create returns.
+    const std::string name = absl::StrCat("curl-loop-", index_);
+    pthread_setname_np(thread_.native_handle(), name.substr(0, 15).c_str());
+  }
+
+  // Calls in flight on this loop, for the client's choice of loop. Relaxed:
+  // a hint, exact only when the loop is idle.
+  size_t load() const { return load_.load(std::memory_order_relaxed); }
 
   // Idempotent. Completes every call with kCancelled and joins the thread.
   void Stop() {
@@ -409,6 +450,8 @@ class Loop : public std::enable_shared_from_this<Loop> {
   bool BuildHeaders(const UpstreamRequest& request, CurlSlist& headers);
 
   const CurlUpstreamOptions options_;
+  const std::shared_ptr<Shared> shared_;
+  const size_t index_;
   const RetryPolicy policy_;
   // Declared before the multi handle so that they outlive it: libcurl may
   // still report sockets while the handle is cleaned up.
@@ -427,6 +470,7 @@ class Loop : public std::enable_shared_from_this<Loop> {
   std::vector<std::shared_ptr<Call>> start_queue_ ABSL_GUARDED_BY(mu_);
   std::vector<std::shared_ptr<Call>> cancel_queue_ ABSL_GUARDED_BY(mu_);
   size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<size_t> load_{0};  // in_flight_, readable without the lock
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 
@@ -439,7 +483,6 @@ class Loop : public std::enable_shared_from_this<Loop> {
   // "at once".
   absl::Time curl_due_ = absl::InfiniteFuture();
   bool host_limit_decided_ = false;
-  RetryBudget budget_;
   absl::BitGen gen_;
   absl::flat_hash_map<Call*, std::shared_ptr<Call>> calls_;
   std::vector<std::unique_ptr<EasySlot>> idle_slots_;
@@ -471,10 +514,11 @@ std::shared_ptr<UpstreamCall> Loop::Start(UpstreamRequest request,
     std::lock_guard<std::mutex> lock(mu_);
     if (draining_ || stopping_) {
       refusal = TransportError::kDraining;
-    } else if (in_flight_ >= options_.max_in_flight) {
+    } else if (!shared_->TryAdmit()) {
       refusal = TransportError::kOverloaded;
     } else {
       ++in_flight_;
+      load_.fetch_add(1, std::memory_order_relaxed);
       // One wakeup per batch: the loop takes the whole queue when it wakes.
       wake = start_queue_.empty() && cancel_queue_.empty();
       start_queue_.push_back(call);
@@ -491,7 +535,7 @@ std::shared_ptr<UpstreamCall> Loop::Start(UpstreamRequest request,
       refusal == TransportError::kDraining
           ? std::string("gateway is draining and accepts no new upstream calls")
           : absl::StrCat("too many upstream calls in flight (limit ",
-                         options_.max_in_flight, ")");
+                         shared_->max_in_flight, ")");
   UpstreamCallback callback = std::move(call->done);
   if (callback) callback(std::move(result));
   return FinishedCallHandle();
@@ -604,7 +648,7 @@ void Loop::Run() {
     for (std::shared_ptr<Call>& call : starts) {
       Call* raw = call.get();
       calls_.emplace(raw, std::move(call));
-      budget_.OnCall();
+      shared_->budget.OnCall();
       // curl_multi_add_handle sets libcurl's timer to "at once" (OnTimer),
       // which the socket_action below then serves.
       StartAttempt(raw);
@@ -876,7 +920,7 @@ void Loop::OnTransferDone(Call* call, CURLcode code) {
       policy_.NextDelay(result, result.attempts, now, call->deadline, gen_);
   if (wait.has_value() &&
       !call->cancel_requested.load(std::memory_order_acquire) &&
-      budget_.TryConsume()) {
+      shared_->budget.TryConsume()) {
     retries_.fetch_add(1, std::memory_order_relaxed);
     call->phase = Phase::kBackoff;
     timers_.push(Timer{now + *wait, call->shared_from_this()});
@@ -919,6 +963,11 @@ void Loop::Complete(Call* call) {
   UpstreamResult result = std::move(call->result);
   // The handle may outlive the call by a lot; free the request now.
   call->request = UpstreamRequest();
+  // Free the call's slot before its callback runs: a caller that starts its
+  // next call as soon as it sees this one's reply must find room, and the
+  // same (now idle) loop with its warm connection.
+  shared_->Release();
+  load_.fetch_sub(1, std::memory_order_relaxed);
   if (done) done(std::move(result));
   // Whatever the callback captured dies here, before the call stops counting
   // as in flight (WaitIdle's promise).
@@ -1146,12 +1195,12 @@ size_t IdleConnectionCacheSize(const CurlUpstreamOptions& options) {
   return std::max<size_t>(size, 1);
 }
 
-absl::StatusOr<std::unique_ptr<CurlUpstreamClient>> CurlUpstreamClient::Create(
-    const CurlUpstreamOptions& options) {
-  absl::Status valid = ValidateOptions(options);
-  if (!valid.ok()) return valid;
-  absl::Status init = EnsureCurlGlobalInit();
-  if (!init.ok()) return init;
+namespace {
+
+// Creates loop `index` (not yet running) with its share of the options.
+absl::StatusOr<std::shared_ptr<curl_upstream_internal::Loop>> CreateLoop(
+    const CurlUpstreamOptions& options,
+    std::shared_ptr<curl_upstream_internal::Shared> shared, size_t index) {
   CurlMulti multi = CurlMulti::Create();
   if (!multi) return absl::InternalError("curl_multi_init failed");
   // NOLINTBEGIN(runtime/int): libcurl takes long options.
@@ -1170,7 +1219,7 @@ absl::StatusOr<std::unique_ptr<CurlUpstreamClient>> CurlUpstreamClient::Create(
     // libcurl's idle-connection cache defaults to 4x the easy handles added
     // at the moment, which shrinks whenever calls complete: measured, 440 new
     // upstream connections per 5,000 calls at concurrency 64 (strace). Keep
-    // up to one idle connection per call the gateway may have in flight.
+    // up to one idle connection per call the loop may have in flight.
     rc = curl_multi_setopt(multi.get(), CURLMOPT_MAXCONNECTS,
                            static_cast<long>(IdleConnectionCacheSize(options)));
   }
@@ -1196,34 +1245,120 @@ absl::StatusOr<std::unique_ptr<CurlUpstreamClient>> CurlUpstreamClient::Create(
         absl::StrCat("epoll_ctl(eventfd) failed: errno ", errno));
   }
   auto loop = std::make_shared<curl_upstream_internal::Loop>(
-      options, std::move(multi), std::move(epoll), std::move(wakeup));
+      options, std::move(shared), index, std::move(multi), std::move(epoll),
+      std::move(wakeup));
   rc = loop->InstallCallbacks();
   if (rc != CURLM_OK) {
     return absl::InternalError(absl::StrCat("curl_multi_setopt failed: ",
                                             curl_multi_strerror(rc)));
   }
-  loop->StartThread();
+  return loop;
+}
+
+// The share of `total` that part `index` of `parts` gets, the remainder
+// going to the first parts: the shares add up to `total`.
+long SplitLimit(long total, size_t parts,  // NOLINT(runtime/int)
+                size_t index) {
+  const long n = static_cast<long>(parts);  // NOLINT(runtime/int)
+  return total / n + (static_cast<long>(index) < total % n ? 1 : 0);  // NOLINT
+}
+
+}  // namespace
+
+size_t EffectiveLoopCount(const CurlUpstreamOptions& options,
+                          size_t auto_loops) {
+  size_t loops = options.loops;
+  if (loops == 0) loops = std::min(auto_loops, kMaxAutoLoops);
+  for (long limit :  // NOLINT(runtime/int)
+       {options.max_host_connections, options.max_total_connections}) {
+    if (limit > 0) loops = std::min(loops, static_cast<size_t>(limit));
+  }
+  return std::max<size_t>(loops, 1);
+}
+
+CurlUpstreamOptions LoopShare(const CurlUpstreamOptions& options,
+                              size_t loops, size_t index) {
+  CurlUpstreamOptions share = options;
+  share.loops = 1;
+  share.max_in_flight = (options.max_in_flight + loops - 1) / loops;
+  if (options.max_host_connections > 0) {
+    share.max_host_connections =
+        SplitLimit(options.max_host_connections, loops, index);
+  }
+  if (options.max_total_connections > 0) {
+    share.max_total_connections =
+        SplitLimit(options.max_total_connections, loops, index);
+  }
+  return share;
+}
+
+absl::StatusOr<std::unique_ptr<CurlUpstreamClient>> CurlUpstreamClient::Create(
+    const CurlUpstreamOptions& options) {
+  absl::Status valid = ValidateOptions(options);
+  if (!valid.ok()) return valid;
+  absl::Status init = EnsureCurlGlobalInit();
+  if (!init.ok()) return init;
+  const size_t count = EffectiveLoopCount(
+      options, options.loops == 0 ? AvailableCpus() : options.loops);
+  auto shared = std::make_shared<curl_upstream_internal::Shared>(options);
+  std::vector<std::shared_ptr<curl_upstream_internal::Loop>> loops;
+  loops.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    absl::StatusOr<std::shared_ptr<curl_upstream_internal::Loop>> loop =
+        CreateLoop(LoopShare(options, count, i), shared, i);
+    // Loops created so far stop (and join) as `loops` goes out of scope.
+    if (!loop.ok()) return loop.status();
+    loops.push_back(*std::move(loop));
+  }
+  for (const auto& loop : loops) loop->StartThread();
   return std::unique_ptr<CurlUpstreamClient>(
-      new CurlUpstreamClient(std::move(loop)));
+      new CurlUpstreamClient(std::move(loops)));
 }
 
 CurlUpstreamClient::CurlUpstreamClient(
-    std::shared_ptr<curl_upstream_internal::Loop> loop)
-    : loop_(std::move(loop)) {}
+    std::vector<std::shared_ptr<curl_upstream_internal::Loop>> loops)
+    : loops_(std::move(loops)) {}
 
-CurlUpstreamClient::~CurlUpstreamClient() { loop_->Stop(); }
+CurlUpstreamClient::~CurlUpstreamClient() {
+  for (const auto& loop : loops_) loop->Stop();
+}
 
 std::shared_ptr<UpstreamCall> CurlUpstreamClient::Start(
     UpstreamRequest request, UpstreamCallback done) {
-  return loop_->Start(std::move(request), std::move(done));
+  // The least loaded loop; ties go to the first, so that light traffic
+  // stays on one loop and its warm connections.
+  curl_upstream_internal::Loop* best = loops_[0].get();
+  size_t best_load = best->load();
+  for (size_t i = 1; i < loops_.size() && best_load > 0; ++i) {
+    const size_t load = loops_[i]->load();
+    if (load < best_load) {
+      best = loops_[i].get();
+      best_load = load;
+    }
+  }
+  return best->Start(std::move(request), std::move(done));
 }
 
-void CurlUpstreamClient::Drain() { loop_->Drain(); }
+void CurlUpstreamClient::Drain() {
+  for (const auto& loop : loops_) loop->Drain();
+}
 
 bool CurlUpstreamClient::WaitIdle(absl::Time deadline) {
-  return loop_->WaitIdle(deadline);
+  bool idle = true;
+  for (const auto& loop : loops_) idle = loop->WaitIdle(deadline) && idle;
+  return idle;
 }
 
-CurlUpstreamStats CurlUpstreamClient::Stats() const { return loop_->Stats(); }
+CurlUpstreamStats CurlUpstreamClient::Stats() const {
+  CurlUpstreamStats total;
+  for (const auto& loop : loops_) {
+    const CurlUpstreamStats stats = loop->Stats();
+    total.connections_opened += stats.connections_opened;
+    total.transfers += stats.transfers;
+    total.retries += stats.retries;
+    total.in_flight += stats.in_flight;
+  }
+  return total;
+}
 
 }  // namespace usergateway

@@ -1,5 +1,6 @@
-// The production UpstreamClient: one thread runs a libcurl multi handle and
-// drives every upstream PUT, retries included, without a thread per call.
+// The production UpstreamClient: a few event-loop threads (one per CPU by
+// default), each running a libcurl multi handle, drive every upstream PUT,
+// retries included, without a thread per call.
 //
 // Example:
 //
@@ -13,18 +14,25 @@
 //   ...
 //   call->Cancel();  // e.g. when the gRPC caller went away
 //
-// How it works: Start() and Cancel() push a command onto a mutex-guarded
-// queue and wake the loop (an eventfd); the loop thread owns every libcurl
-// object, starts transfers on pooled easy handles, keeps retry timers in a
-// min-heap, and runs each call's callback once the transfer is over and its
-// easy handle is detached. The loop is event-driven: libcurl reports the
+// How it works: Start() hands the call to the loop with the fewest calls in
+// flight. Start() and Cancel() push a command onto that loop's mutex-guarded
+// queue and wake it (an eventfd); the loop thread owns its libcurl objects,
+// starts transfers on pooled easy handles, keeps retry timers in a min-heap,
+// and runs each call's callback once the transfer is over and its easy
+// handle is detached. The loop is event-driven: libcurl reports the
 // sockets it wants watched and its next timeout (CURLMOPT_SOCKETFUNCTION,
 // CURLMOPT_TIMERFUNCTION), the loop waits for them, the eventfd and the
 // earliest retry timer in one epoll_wait, and hands ready sockets to
 // curl_multi_socket_action. A wakeup thus costs in proportion to the sockets
-// that are ready, not to the calls in flight (10,000 held calls are fine). Connections, DNS results and TLS
-// sessions are shared through the one multi handle, so calls to the same
-// host reuse connections (and multiplex over HTTP/2 when offered).
+// that are ready, not to the calls in flight (10,000 held calls are fine).
+// Connections, DNS results and TLS sessions are shared through each loop's
+// multi handle, so calls to the same host reuse connections (and multiplex
+// over HTTP/2 when offered). The loops share the max_in_flight count and the
+// retry budget; the connection limits are split between them (LoopShare).
+//
+// Why several loops: one loop thread was the gateway's limit under load
+// (60-80% of its CPU in libcurl, the kernel and completions; see
+// BENCHMARKS.md). Each loop is independent, so they scale with cores.
 #ifndef USERGATEWAY_GATEWAY_CURL_UPSTREAM_CLIENT_H_
 #define USERGATEWAY_GATEWAY_CURL_UPSTREAM_CLIENT_H_
 
@@ -34,6 +42,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -99,7 +108,16 @@ struct CurlUpstreamOptions {
   // Offer HTTP/2 over TLS (ALPN; HTTP/1.1 when the server declines) and
   // multiplex calls over one connection. False pins HTTP/1.1.
   bool http2 = true;
+  // Event-loop threads, each with its own multi handle and connections.
+  // 0 = auto: AvailableCpus() (the affinity mask, capped by a cgroup CPU
+  // quota), at most kMaxAutoLoops. Never more than a positive
+  // max_host_connections or max_total_connections (each loop needs one).
+  size_t loops = 0;
 };
+
+// The most loops "auto" picks, however many CPUs there are: past this, more
+// loops mostly mean more idle upstream connections.
+inline constexpr size_t kMaxAutoLoops = 8;
 
 // Counters for metrics and tests. Each is read atomically on its own; the
 // set is not one snapshot.
@@ -110,13 +128,13 @@ struct CurlUpstreamStats {
   size_t in_flight = 0;             // from Start until its callback returned
 };
 
-// See the file comment. Owns its loop thread and every libcurl object.
+// See the file comment. Owns its loop threads and every libcurl object.
 // Thread-safe: Start, Drain, WaitIdle and Stats may be called from any
-// thread. Callbacks run on the loop thread (or inline in Start for
+// thread. Callbacks run on the call's loop thread (or inline in Start for
 // refusals) and must not block or destroy the client.
 class CurlUpstreamClient final : public UpstreamClient {
  public:
-  // Validates `options`, initialises libcurl and starts the loop thread.
+  // Validates `options`, initialises libcurl and starts the loop threads.
   // Returns INVALID_ARGUMENT for inconsistent options (e.g. max_attempts < 1,
   // negative durations, zero max_in_flight, an unreadable ca_bundle) and
   // INTERNAL when libcurl could not be initialised.
@@ -151,14 +169,31 @@ class CurlUpstreamClient final : public UpstreamClient {
 
   CurlUpstreamStats Stats() const;
 
+  // The number of event loops (threads) running.
+  size_t loop_count() const { return loops_.size(); }
+
  private:
   explicit CurlUpstreamClient(
-      std::shared_ptr<curl_upstream_internal::Loop> loop);
+      std::vector<std::shared_ptr<curl_upstream_internal::Loop>> loops);
 
   // Shared with call handles (as weak_ptr) so that Cancel() after the
   // client is gone finds nothing rather than a dangling pointer.
-  std::shared_ptr<curl_upstream_internal::Loop> loop_;
+  std::vector<std::shared_ptr<curl_upstream_internal::Loop>> loops_;
 };
+
+// The loops a client with `options` runs: options.loops, or `auto_loops`
+// capped at kMaxAutoLoops when that is 0; then at most a positive
+// max_host_connections or max_total_connections; at least 1.
+size_t EffectiveLoopCount(const CurlUpstreamOptions& options,
+                          size_t auto_loops);
+
+// The options loop `index` of `loops` runs with: max_in_flight (which sizes
+// its idle-connection cache and automatic host limit) is the loop's share,
+// rounded up; positive max_host_connections and max_total_connections are
+// split so that the shares add up to the client's limits exactly. Needs
+// loops <= each positive limit (EffectiveLoopCount ensures it).
+CurlUpstreamOptions LoopShare(const CurlUpstreamOptions& options,
+                              size_t loops, size_t index);
 
 // What the loop knows about a failed transfer, to classify it.
 struct CurlFailure {

@@ -1,6 +1,7 @@
 #include "gateway/curl_upstream_client.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
@@ -11,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <condition_variable>  // NOLINT(build/c++11)
@@ -364,6 +366,9 @@ CurlUpstreamOptions TestOptions() {
   // Keep retry tests fast; the backoff itself is RetryPolicy's tests' job.
   options.backoff_base = absl::Milliseconds(1);
   options.backoff_max = absl::Milliseconds(5);
+  // Two loops whatever the machine: every test runs sharded, as production
+  // does on a multi-core node.
+  options.loops = 2;
   return options;
 }
 
@@ -826,6 +831,72 @@ TEST(CurlUpstreamClientTest, OverMaxInFlightIsRefusedInline) {
   EXPECT_EQ(first.All()[0].error, TransportError::kCancelled);
 }
 
+TEST(CurlUpstreamClientTest, MaxInFlightCountsCallsOnEveryLoop) {
+  Reply slow = Ok();
+  slow.delay = absl::Seconds(10);
+  LoopbackServer server(Always(slow));
+  CurlUpstreamOptions options = TestOptions();
+  options.loops = 4;
+  options.max_in_flight = 2;  // fewer than the loops: the limit is global
+  auto client = MakeClient(options);
+  ASSERT_EQ(client->loop_count(), 4u);
+  Results held;
+  client->Start(MakeRequest(server.Url()), held.Callback());
+  client->Start(MakeRequest(server.Url()), held.Callback());
+  Results refused;
+  client->Start(MakeRequest(server.Url()), refused.Callback());
+  ASSERT_EQ(refused.count(), 1u);
+  EXPECT_EQ(refused.All()[0].error, TransportError::kOverloaded);
+  EXPECT_EQ(client->Stats().in_flight, 2u);
+  client.reset();  // before `held` goes: its callbacks run now
+  EXPECT_EQ(held.count(), 2u);
+}
+
+TEST(CurlUpstreamClientTest, ConcurrentCallsSpreadOverTheLoops) {
+  // Held calls: each Start sees the earlier ones in flight and picks the
+  // least loaded loop, so both loops serve calls (and run callbacks).
+  Reply held = Ok();
+  held.delay = absl::Milliseconds(200);
+  LoopbackServer server(Always(held));
+  auto client = MakeClient();
+  ASSERT_EQ(client->loop_count(), 2u);
+  constexpr int kCalls = 6;
+  Results results;
+  for (int i = 0; i < kCalls; ++i) {
+    client->Start(MakeRequest(server.Url()), results.Callback());
+  }
+  ASSERT_TRUE(results.WaitFor(kCalls));
+  std::vector<std::thread::id> threads;
+  for (int i = 0; i < kCalls; ++i) {
+    EXPECT_EQ(results.All()[i].http_status, 200);
+    threads.push_back(results.thread(i));
+  }
+  std::sort(threads.begin(), threads.end());
+  threads.erase(std::unique(threads.begin(), threads.end()), threads.end());
+  EXPECT_EQ(threads.size(), 2u);
+  EXPECT_EQ(client->Stats().transfers, static_cast<uint64_t>(kCalls));
+}
+
+TEST(CurlUpstreamClientTest, LoopThreadsAreNamedForOperators) {
+  auto client = MakeClient();
+  std::vector<std::string> names;
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(opendir("/proc/self/task"),
+                                         closedir);
+  ASSERT_NE(dir, nullptr);
+  while (dirent* entry = readdir(dir.get())) {
+    const std::string path =
+        absl::StrCat("/proc/self/task/", entry->d_name, "/comm");
+    std::FILE* comm = std::fopen(path.c_str(), "r");
+    if (comm == nullptr) continue;  // "." and ".."
+    char name[64] = {};
+    if (std::fgets(name, sizeof(name), comm) != nullptr) {
+      names.emplace_back(absl::StripAsciiWhitespace(name));
+    }
+    std::fclose(comm);
+  }
+  EXPECT_THAT(names, ::testing::IsSupersetOf({"curl-loop-0", "curl-loop-1"}));
+}
+
 TEST(CurlUpstreamClientTest, DrainRefusesNewCallsAndFinishesInFlight) {
   Reply slow = Ok();
   slow.delay = absl::Milliseconds(300);
@@ -1115,6 +1186,7 @@ TEST(CurlUpstreamClientTest, AutoHostLimitQueuesHttpsCallsOnOneConnection) {
   options.allow_insecure_http = false;
   options.ca_bundle = cert.pem_path();
   options.max_in_flight = 100;
+  options.loops = 1;  // two loops would mean two connections
   auto client = MakeClient(options);
   constexpr int kCalls = 4;
   Results results;
@@ -1221,6 +1293,48 @@ TEST(EffectiveMaxHostConnectionsTest, AutoCapsOnlyHttpsWithHttp2) {
         << c.configured << " " << c.http2 << " " << c.max_in_flight << " "
         << c.url;
   }
+}
+
+TEST(EffectiveLoopCountTest, AutoIsCappedAndLimitsWin) {
+  CurlUpstreamOptions options;
+  EXPECT_EQ(EffectiveLoopCount(options, 2), 2u);  // auto: the CPUs
+  EXPECT_EQ(EffectiveLoopCount(options, 0), 1u);
+  EXPECT_EQ(EffectiveLoopCount(options, 64), kMaxAutoLoops);
+  options.loops = 12;  // explicit: not capped by kMaxAutoLoops
+  EXPECT_EQ(EffectiveLoopCount(options, 2), 12u);
+  options.max_host_connections = 3;  // every loop needs a connection
+  EXPECT_EQ(EffectiveLoopCount(options, 2), 3u);
+  options.max_total_connections = 1;
+  EXPECT_EQ(EffectiveLoopCount(options, 2), 1u);
+}
+
+TEST(LoopShareTest, SharesAddUpToTheClientsLimits) {
+  CurlUpstreamOptions options;
+  options.max_in_flight = 10001;
+  options.max_host_connections = 7;
+  options.max_total_connections = 9;
+  constexpr size_t kLoops = 3;
+  long host = 0;   // NOLINT(runtime/int)
+  long total = 0;  // NOLINT(runtime/int)
+  for (size_t i = 0; i < kLoops; ++i) {
+    const CurlUpstreamOptions share = LoopShare(options, kLoops, i);
+    EXPECT_EQ(share.max_in_flight, 3334u) << i;  // rounded up
+    EXPECT_GE(share.max_host_connections, 2) << i;
+    EXPECT_GE(share.max_total_connections, 3) << i;
+    host += share.max_host_connections;
+    total += share.max_total_connections;
+  }
+  EXPECT_EQ(host, 7);
+  EXPECT_EQ(total, 9);
+  // 0 (auto / unlimited) stays 0: each loop decides from its own share.
+  options.max_host_connections = 0;
+  options.max_total_connections = 0;
+  EXPECT_EQ(LoopShare(options, kLoops, 0).max_host_connections, 0);
+  EXPECT_EQ(LoopShare(options, kLoops, 0).max_total_connections, 0);
+  // Auto host limit per loop for https + h2: ceil(3334 / 100) = 34 each.
+  EXPECT_EQ(EffectiveMaxHostConnections(LoopShare(options, kLoops, 2),
+                                        "https://api.example.com/x"),
+            34);
 }
 
 TEST(ClassifyCurlFailureTest, MapsCurlCodes) {

@@ -70,8 +70,10 @@ int main(int argc, char** argv) {
                  config->port_file.c_str());
     return 1;
   }
-  std::printf("usergateway listening on port %d, upstream %s\n", port,
-              config->translator.base_url.c_str());
+  std::printf("usergateway listening on port %d, upstream %s (%zu upstream "
+              "loops)\n",
+              port, config->translator.base_url.c_str(),
+              (*server)->upstream_loops());
   std::fflush(stdout);
 
   int signal_number = 0;

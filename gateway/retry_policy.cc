@@ -77,12 +77,21 @@ RetryBudget::RetryBudget(double ratio, double burst)
       tokens_milli_(burst_milli_) {}
 
 void RetryBudget::OnCall() {
-  tokens_milli_ = std::min(burst_milli_, tokens_milli_ + ratio_milli_);
+  int64_t tokens = tokens_milli_.load(std::memory_order_relaxed);
+  // A full bucket is the steady state of a healthy gateway: no write then.
+  while (tokens < burst_milli_ &&
+         !tokens_milli_.compare_exchange_weak(
+             tokens, std::min(burst_milli_, tokens + ratio_milli_),
+             std::memory_order_relaxed)) {
+  }
 }
 
 bool RetryBudget::TryConsume() {
-  if (tokens_milli_ < 1000) return false;
-  tokens_milli_ -= 1000;
+  int64_t tokens = tokens_milli_.load(std::memory_order_relaxed);
+  do {
+    if (tokens < 1000) return false;
+  } while (!tokens_milli_.compare_exchange_weak(tokens, tokens - 1000,
+                                                std::memory_order_relaxed));
   return true;
 }
 

@@ -13,6 +13,7 @@
 #ifndef USERGATEWAY_GATEWAY_RETRY_POLICY_H_
 #define USERGATEWAY_GATEWAY_RETRY_POLICY_H_
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 
@@ -76,7 +77,7 @@ class RetryPolicy {
 // tokens, each retry costs one; the bucket starts full with `burst` tokens
 // and never holds more, so a quiet gateway can still retry a few calls.
 //
-// Owned by the upstream client's loop thread; not thread-safe.
+// Thread-safe (lock-free): the upstream client's loops share one budget.
 class RetryBudget {
  public:
   // `ratio` >= 0 (e.g. 0.2 for 20%); `burst` >= 0.
@@ -89,14 +90,16 @@ class RetryBudget {
   bool TryConsume();
 
   // Tokens left, e.g. 9.2.
-  double tokens() const { return tokens_milli_ / 1000.0; }
+  double tokens() const {
+    return tokens_milli_.load(std::memory_order_relaxed) / 1000.0;
+  }
 
  private:
   // Thousandths of a token: integer arithmetic, so that five deposits of
   // 0.2 make exactly one retry.
-  int64_t ratio_milli_;
-  int64_t burst_milli_;
-  int64_t tokens_milli_;
+  const int64_t ratio_milli_;
+  const int64_t burst_milli_;
+  std::atomic<int64_t> tokens_milli_;
 };
 
 }  // namespace usergateway

@@ -1,8 +1,11 @@
 #include "gateway/retry_policy.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <optional>
+#include <thread>  // NOLINT(build/c++11)
+#include <vector>
 
 #include "absl/random/mock_distributions.h"
 #include "absl/random/mocking_bit_gen.h"
@@ -229,6 +232,35 @@ TEST(RetryBudgetTest, FiveCallsAtTwentyPercentEarnOneRetry) {
   budget.OnCall();
   EXPECT_TRUE(budget.TryConsume());
   EXPECT_FALSE(budget.TryConsume());
+}
+
+TEST(RetryBudgetTest, SharedByThreadsLosesNoTokens) {
+  // The upstream client's loops share one budget.
+  RetryBudget budget(0.2, 1e6);
+  while (budget.TryConsume()) {
+  }
+  constexpr int kThreads = 4;
+  constexpr int kCallsEach = 10000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kCallsEach; ++i) budget.OnCall();
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_DOUBLE_EQ(budget.tokens(), kThreads * kCallsEach * 0.2);
+  std::atomic<int> granted{0};
+  threads.clear();
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kCallsEach; ++i) {
+        if (budget.TryConsume()) granted.fetch_add(1);
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(granted.load(), kThreads * kCallsEach / 5);
+  EXPECT_DOUBLE_EQ(budget.tokens(), 0.0);
 }
 
 TEST(RetryBudgetTest, NeverHoldsMoreThanBurst) {

@@ -49,6 +49,8 @@ class GatewayServer {
 
   // Upstream client counters (connections, transfers, retries).
   CurlUpstreamStats UpstreamStats() const { return upstream_->Stats(); }
+  // Upstream event-loop threads running (see --upstream_loops).
+  size_t upstream_loops() const { return upstream_->loop_count(); }
 
  private:
   GatewayServer() = default;

@@ -35,12 +35,12 @@ done
 # budget on 2 cores. Smoke: just enough to exercise every tool.
 if [ "$smoke" = 1 ]; then
   lat_warmup=20 lat_rounds=1 lat_calls=200 wrk_seconds=1
-  rate_calls=300 sat_seconds=1
+  rate_calls=300 sat_seconds=1 shard_rounds=1 shard_seconds=1
   hold_calls=200 hold_connections=10 hold_seconds=0.5
   parser_args=(--benchmark_min_time=0.01)
 else
   lat_warmup=500 lat_rounds=5 lat_calls=2000 wrk_seconds=2
-  rate_calls=10000 sat_seconds=10
+  rate_calls=10000 sat_seconds=10 shard_rounds=3 shard_seconds=5
   hold_calls=10000 hold_connections=50 hold_seconds=2
   parser_args=(--benchmark_repetitions=5 --benchmark_report_aggregates_only=true)
 fi
@@ -301,6 +301,32 @@ measured_ghz sat_health --pid "gateway=$main_pid" -- \
   "${ghz_health[@]}" -c "$sat_concurrency" --connections "$sat_connections" \
   -z "${sat_seconds}s" --duration-stop=wait "$main_addr"
 stop_server "$main_pid"
+sed -n 's/.*(\([0-9]*\) upstream loops).*/\1/p' "$work/main.out" \
+  >"$results/main.upstream_loops"
+
+# Sharding: the same saturation load on a gateway with the default upstream
+# loops (one per CPU) and on one with a single loop, in alternating rounds
+# so that other load on the machine falls on both alike.
+start_gateway many_loops "http://127.0.0.1:$http_port/api" --allow_insecure_http
+many_pid="$gateway_pid" many_addr="$gateway_addr"
+start_gateway one_loop "http://127.0.0.1:$http_port/api" --allow_insecure_http \
+  --upstream_loops=1
+one_pid="$gateway_pid" one_addr="$gateway_addr"
+for addr in "$many_addr" "$one_addr"; do
+  run_fg "$ghz" "${ghz_update[@]}" -c 1 -n "$lat_warmup" -o "$work/warmup_shard.json" \
+    "$addr" || fail_step "warm-up (sharding): ghz exited non-zero"
+done
+log "sharding: $shard_rounds rounds of ${shard_seconds} s at concurrency $sat_concurrency, default loops vs one"
+for round in $(seq 1 "$shard_rounds"); do
+  measured_ghz "shard_many.$round" --pid "gateway=$many_pid" --pid "nginx=$nginx_pid" -- \
+    "${ghz_update[@]}" -c "$sat_concurrency" --connections "$sat_connections" \
+    -z "${shard_seconds}s" --duration-stop=wait "$many_addr"
+  measured_ghz "shard_one.$round" --pid "gateway=$one_pid" --pid "nginx=$nginx_pid" -- \
+    "${ghz_update[@]}" -c "$sat_concurrency" --connections "$sat_connections" \
+    -z "${shard_seconds}s" --duration-stop=wait "$one_addr"
+done
+stop_server "$many_pid"
+stop_server "$one_pid"
 
 # In-flight scale: hold_calls calls at once while nginx holds each for
 # hold_seconds, once over HTTP/1.1 (a connection per call) and once over

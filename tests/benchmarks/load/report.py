@@ -505,6 +505,32 @@ def build(args):
                   ">= %.2f" % TARGET_THROUGHPUT_RATIO,
                   ratio >= TARGET_THROUGHPUT_RATIO)
 
+    # --- sharding -------------------------------------------------------------
+    loops = read_text(args.results, "main.upstream_loops") or "?"
+    many = numbered_runs(run, "shard_many")
+    one = numbered_runs(run, "shard_one")
+    if many and one:
+        table.section("Sharding the upstream loop: default (%s loops) vs "
+                      "--upstream_loops=1, ghz -c 64, alternating rounds" %
+                      loops, "sharding")
+        for label, rounds in (("%s loops" % loops, many), ("one loop", one)):
+            table.row("calls/s with %s: median (rounds); CPU per 1000 calls/s"
+                      % label,
+                      "%.0f (%s); %s" % (
+                          median([f["rps"] for f in rounds]),
+                          ", ".join("%.0f" % f["rps"] for f in rounds),
+                          fmt(median([gateway_cpu(f) for f in rounds]))),
+                      "%d calls" % sum(f["count"] for f in rounds))
+        gains = [m["rps"] / o["rps"] for m, o in zip(many, one) if o["rps"]]
+        if gains:
+            table.row("gain: calls/s with %s loops / with one, median of "
+                      "paired rounds" % loops, fmt(median(gains), 2),
+                      "> 1: the shards helped")
+        notes.append("Gateway CPU by thread, sharding round 1, %s loops: %s; "
+                     "one loop: %s." % (loops,
+                                        thread_breakdown(many[0]["measure"]),
+                                        thread_breakdown(one[0]["measure"])))
+
     # --- in flight ----------------------------------------------------------
     h2_limit = read_text(args.results, "hold_http2.max_host_connections")
     for name, label in (
@@ -610,6 +636,28 @@ def thread_change(before, after):
         if delta:
             changes.append("%+d %s" % (delta, name))
     return " (%s)" % ", ".join(changes) if changes else ""
+
+
+def numbered_runs(run, prefix):
+    """The figures of ghz runs PREFIX.1, PREFIX.2, ... in order."""
+    rounds = []
+    while os.path.exists(os.path.join(
+            run.directory, "%s.%d.ghz.json" % (prefix, len(rounds) + 1))):
+        figures = run.ghz("%s.%d" % (prefix, len(rounds) + 1))
+        if figures is None:
+            break
+        rounds.append(figures)
+    return rounds
+
+
+def median(values):
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    middle = len(values) // 2
+    if len(values) % 2:
+        return values[middle]
+    return (values[middle - 1] + values[middle]) / 2.0
 
 
 def read_text(directory, name):
