@@ -46,6 +46,11 @@ METHOD = [
     "each ghz run, per 1000 calls (= vCPU per 1000 calls/s); ghz `--rps "
     "1000 -c 16`, and `-c 64 --connections 2` for the saturation and "
     "throughput runs (`--duration-stop=wait`).",
+    "Sharding: two fresh gateways side by side, one with the default "
+    "upstream loops (one per CPU) and one with `--upstream_loops=1`, each "
+    "warmed up, then the saturation load on each in alternating rounds "
+    "(3 rounds of 5 s each); the gain is the median of the paired rounds' "
+    "ratios.",
     "In flight: ghz `-c N -n N --connections 50`; `/proc/PID/status` (VmRSS, "
     "VmHWM, Threads) sampled every 0.1 s; upstream connections counted "
     "with `ss` (netlink) among the gateway's own sockets; each run on a "
