@@ -350,6 +350,11 @@ hold_run() {  # name, base URL, upstream port, extra gateway flags...
 }
 hold_run hold_http1 "http://127.0.0.1:$http_port/hold/api" "$http_port" \
   --allow_insecure_http
+# The same with a single upstream loop: there the loop's work (10,000
+# connects, sends and completions) is the limit, so this shows what the
+# default sharding gains.
+hold_run hold_http1_one_loop "http://127.0.0.1:$http_port/hold/api" "$http_port" \
+  --allow_insecure_http --upstream_loops=1
 # libcurl multiplexes at most 100 streams per connection
 # (CURLMOPT_MAX_CONCURRENT_STREAMS); without a host limit a burst opens a
 # new connection for each call beyond the streams of connections still in

@@ -531,6 +531,22 @@ def build(args):
             table.row("gain: calls/s with %s loops / with one, median of "
                       "paired rounds" % loops, fmt(median(gains), 2),
                       "> 1: the shards helped")
+        hold_many = run.ghz("hold_http1")
+        hold_one = run.ghz("hold_http1_one_loop")
+        for label, figures in (("%s loops" % loops, hold_many),
+                               ("one loop", hold_one)):
+            if not figures or not figures["window"]:
+                continue
+            table.row("%d calls held %g s over HTTP/1.1, %s: call latency "
+                      "p50 / p99; last answer (s)" % (
+                          figures["count"], args.hold_seconds, label),
+                      "%s / %s; %.2f" % (
+                          fmt(figures["p50_ms"] and figures["p50_ms"] / 1000,
+                              2),
+                          fmt(figures["p99_ms"] and figures["p99_ms"] / 1000,
+                              2),
+                          figures["window"][2]),
+                      "ideal: %g s" % args.hold_seconds)
         notes.append("Gateway CPU by thread, sharding round 1, %s loops: %s; "
                      "one loop: %s." % (loops,
                                         thread_breakdown(many[0]["measure"]),
