@@ -51,6 +51,9 @@ constexpr size_t kMaxIdleEasyHandles = 256;
 // See CURLOPT_BUFFERSIZE below.
 constexpr long kReceiveBufferBytes = 4096;  // NOLINT(runtime/int)
 
+// See CURLOPT_UPLOAD_BUFFERSIZE below: libcurl's minimum.
+constexpr long kUploadBufferBytes = 16 * 1024;  // NOLINT(runtime/int)
+
 // Upper bound on one epoll_wait, so that the loop re-checks its state even
 // if a wakeup were lost.
 constexpr int kMaxPollMs = 1000;
@@ -1051,6 +1054,14 @@ bool Loop::ConfigureNewEasy(EasySlot& slot) {
     // the memory of 10,000 calls in flight by ~120 MB at the cost of an
     // extra recv(2) for the rare body larger than that.
     rc = curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, kReceiveBufferBytes);
+  }
+  if (rc == CURLE_OK) {
+    // Over HTTP/2 libcurl sends the body through an upload buffer of 64 KiB
+    // per transfer (over HTTP/1.1 the body goes out with the headers). A
+    // request body is well under 1 KiB: its minimum, 16 KiB, is plenty and
+    // saves 48 KiB of heap per h2 call in flight (heaptrack, 3,000 held h2
+    // calls: 183 MB in these buffers).
+    rc = curl_easy_setopt(easy, CURLOPT_UPLOAD_BUFFERSIZE, kUploadBufferBytes);
   }
   if (rc == CURLE_OK) {
     rc = curl_easy_setopt(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
