@@ -286,6 +286,22 @@ for round in $(seq 1 "$lat_rounds"); do
     >"$work/wrk.$round.out" 2>&1 || fail_step "wrk exited non-zero (see $work/wrk.$round.out)"
 done
 
+# Where the latency goes, server side: the same calls at concurrency 1 on
+# a gateway that logs each call (handler start to Finish, and the upstream
+# attempt inside it). Logging costs a write per call, so these figures stay
+# out of the target rows above.
+start_gateway logged "http://127.0.0.1:$http_port/api" --allow_insecure_http \
+  --log_calls=true
+run_fg "$ghz" "${ghz_update[@]}" -c 1 -n "$lat_warmup" -o "$work/warmup_logged.json" \
+  "$gateway_addr" || fail_step "warm-up (logged): ghz exited non-zero"
+log_offset=$(stat -c %s "$work/logged.log")
+log "latency breakdown from the call log ($lat_calls calls at concurrency 1)"
+run_fg "$ghz" "${ghz_update[@]}" -c 1 -n "$lat_calls" \
+  -o "$results/lat_logged.ghz.json" "$gateway_addr" ||
+  fail_step "latency breakdown: ghz exited non-zero"
+stop_server "$gateway_pid"
+tail -c +$((log_offset + 1)) "$work/logged.log" >"$results/lat_logged.calls.log"
+
 # CPU at a fixed rate, then throughput (and CPU) at saturation.
 log "CPU at $rate calls/s ($rate_calls calls)"
 measured_ghz cpu_rate --pid "gateway=$main_pid" --pid "nginx=$nginx_pid" -- \

@@ -42,6 +42,10 @@ METHOD = [
     "headers), in interleaved rounds; nearest-rank percentiles over every "
     "call of every round. Added = gateway - health - direct, per "
     "percentile.",
+    "Latency breakdown: a separate gateway with `--log_calls=true`, the "
+    "same calls at `-c 1`; its JSON call log gives, per call, the time from "
+    "the handler's start to the reply and the upstream attempt inside it "
+    "(logging adds a write per call, so these rows judge nothing).",
     "CPU: utime+stime of the gateway from `/proc/PID/stat` before and after "
     "each ghz run, per 1000 calls (= vCPU per 1000 calls/s); ghz `--rps "
     "1000 -c 16`, and `-c 64 --connections 2` for the saturation and "
@@ -434,6 +438,34 @@ def build(args):
                   "anchors: Dapr adds 1.4 ms p90, 2.1 ms p99; Envoy "
                   "2.65 ms p90")
 
+    logged = run.ghz("lat_logged", measured=False)
+    calls = read_call_log(args.results, "lat_logged.calls.log")
+    if logged and calls:
+        handler = sorted(c[0] for c in calls)
+        upstream = sorted(c[1] for c in calls)
+        ours = sorted(c[0] - c[1] for c in calls)
+        table.row("where it goes, server side (%d calls at c=1 on a gateway "
+                  "with --log_calls=true): handler start to the reply (just "
+                  "before Finish), p50 / p99" % len(calls),
+                  "%s / %s" % (fmt(percentile(handler, 50)),
+                               fmt(percentile(handler, 99))),
+                  "from the call log")
+        table.row("  of which the upstream attempt (libcurl: start to last "
+                  "byte), p50 / p99",
+                  "%s / %s" % (fmt(percentile(upstream, 50)),
+                               fmt(percentile(upstream, 99))),
+                  "the direct PUT above: %s / %s" % (
+                      fmt(direct_p50), fmt(direct_p99)) if direct else "")
+        table.row("  and the gateway's own work around it (handoff to the "
+                  "loop, parse, map, Finish), p50 / p99",
+                  "%s / %s" % (fmt(percentile(ours, 50)),
+                               fmt(percentile(ours, 99))), "per call")
+        table.row("  outside the handler (gRPC transport both ways, ghz): "
+                  "ghz p50 - handler p50",
+                  fmt(logged["p50_ms"] - percentile(handler, 50)),
+                  "Health/Check's whole p50 above: %s" % (
+                      fmt(health["p50_ms"]) if health else "n/a"))
+
     # --- CPU ----------------------------------------------------------------
     rate = run.ghz("cpu_rate")
     rate_health = run.ghz("cpu_rate_health")
@@ -657,6 +689,25 @@ def thread_change(before, after):
         if delta:
             changes.append("%+d %s" % (delta, name))
     return " (%s)" % ", ".join(changes) if changes else ""
+
+
+def read_call_log(directory, name):
+    """(latency_ms, upstream_ms) of every successful call in the gateway's
+    JSON call log NAME; [] when missing."""
+    calls = []
+    try:
+        with open(os.path.join(directory, name), errors="replace") as f:
+            for line in f:
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if entry.get("grpc_code") == "OK" and "latency_ms" in entry:
+                    calls.append((entry["latency_ms"],
+                                  entry.get("upstream_ms", 0.0)))
+    except OSError:
+        pass
+    return calls
 
 
 def numbered_runs(run, prefix):
