@@ -1111,6 +1111,10 @@ absl::Status ValidateOptions(const CurlUpstreamOptions& options) {
     return absl::InvalidArgumentError(
         "retry_budget_ratio and retry_budget_burst must not be negative");
   }
+  if (options.loops > kMaxLoops) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("loops must be at most ", kMaxLoops));
+  }
   if (options.max_host_connections < 0 || options.max_total_connections < 0) {
     return absl::InvalidArgumentError(
         "connection limits must not be negative");
@@ -1309,8 +1313,9 @@ absl::StatusOr<std::unique_ptr<CurlUpstreamClient>> CurlUpstreamClient::Create(
   if (!valid.ok()) return valid;
   absl::Status init = EnsureCurlGlobalInit();
   if (!init.ok()) return init;
+  // The CPU count is read only when it decides.
   const size_t count = EffectiveLoopCount(
-      options, options.loops == 0 ? AvailableCpus() : options.loops);
+      options, options.loops == 0 ? AvailableCpus() : kMaxAutoLoops);
   auto shared = std::make_shared<curl_upstream_internal::Shared>(options);
   std::vector<std::shared_ptr<curl_upstream_internal::Loop>> loops;
   loops.reserve(count);

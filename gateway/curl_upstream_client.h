@@ -112,12 +112,15 @@ struct CurlUpstreamOptions {
   // 0 = auto: AvailableCpus() (the affinity mask, capped by a cgroup CPU
   // quota), at most kMaxAutoLoops. Never more than a positive
   // max_host_connections or max_total_connections (each loop needs one).
+  // At most kMaxLoops.
   size_t loops = 0;
 };
 
 // The most loops "auto" picks, however many CPUs there are: past this, more
 // loops mostly mean more idle upstream connections.
 inline constexpr size_t kMaxAutoLoops = 8;
+// The most loops a client accepts (Create refuses more).
+inline constexpr size_t kMaxLoops = 256;
 
 // Counters for metrics and tests. Each is read atomically on its own; the
 // set is not one snapshot.

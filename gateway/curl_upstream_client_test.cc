@@ -1245,6 +1245,8 @@ TEST(CurlUpstreamClientTest, CreateRejectsInvalidOptions) {
            [](CurlUpstreamOptions& o) { o.retry_budget_ratio = -1; }},
           {"max_host_connections",
            [](CurlUpstreamOptions& o) { o.max_host_connections = -1; }},
+          {"loops",
+           [](CurlUpstreamOptions& o) { o.loops = kMaxLoops + 1; }},
           {"ca_bundle",
            [](CurlUpstreamOptions& o) { o.ca_bundle = "/nonexistent/ca.pem"; }},
       };
