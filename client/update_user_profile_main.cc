@@ -1,6 +1,6 @@
 // update_user_profile: a command-line caller of the gateway.
 //
-//   update_user_profile --target=127.0.0.1:50051 --enterprise_id=E \
+//   update_user_profile --target=127.0.0.1:50051 --enterprise_id=E
 //       --user_id=U --first_name=Ada [--timeout_ms=5000] [--request_id=R]
 //
 // Prints the user's id, authn id, first and full name on success (exit 0);

@@ -38,7 +38,9 @@ TEST_P(ParseRetryAfterTest, Parses) {
   std::optional<absl::Duration> got = ParseRetryAfter(c.value, c.now);
   ASSERT_EQ(got.has_value(), c.want.has_value())
       << (got.has_value() ? absl::FormatDuration(*got) : "nullopt");
-  if (c.want.has_value()) EXPECT_EQ(*got, *c.want);
+  if (c.want.has_value()) {
+    EXPECT_EQ(*got, *c.want);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(

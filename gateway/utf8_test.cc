@@ -36,7 +36,9 @@ TEST(DecodeUtf8Test, Table) {
     char32_t cp = 0;
     size_t n = DecodeUtf8(c.bytes, 0, &cp);
     EXPECT_EQ(n, c.length) << "bytes of length " << c.bytes.size();
-    if (c.length != 0) EXPECT_EQ(cp, c.code_point);
+    if (c.length != 0) {
+      EXPECT_EQ(cp, c.code_point);
+    }
   }
 }
 
