@@ -3,26 +3,16 @@
 #include <sys/stat.h>
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/file_util.h"
 #include "gateway/request_translator.h"
 
 namespace usergateway {
 namespace {
-
-bool ReadWhole(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return false;
-  *out = buffer.str();
-  return true;
-}
 
 // One JSON log line on stderr. Messages name the file, never the key.
 void LogLine(absl::string_view level, absl::string_view message) {
@@ -106,9 +96,9 @@ bool ApiKeySource::MaybeReload(bool first) {
       mtime_ns == mtime_ns_) {
     return true;
   }
-  std::string raw;
+  std::optional<std::string> raw = ReadFileToString(path_);
   std::string key;
-  if (ReadWhole(path_, &raw)) key = TrimKey(raw);
+  if (raw.has_value()) key = TrimKey(*raw);
   if (key.empty()) {
     if (!warned_) {
       LogLine("warning",

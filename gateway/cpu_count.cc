@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <thread>  // NOLINT(build/c++11): hardware_concurrency
 #include <vector>
@@ -13,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "gateway/file_util.h"
 
 namespace usergateway {
 
@@ -39,11 +38,9 @@ size_t AvailableCpus() {
     cpus = static_cast<size_t>(CPU_COUNT(&set));
   }
   if (cpus == 0) cpus = std::thread::hardware_concurrency();
-  std::ifstream file("/sys/fs/cgroup/cpu.max");
-  if (file) {
-    const std::string contents((std::istreambuf_iterator<char>(file)),
-                               std::istreambuf_iterator<char>());
-    std::optional<size_t> quota = CpusFromCgroupCpuMax(contents);
+  if (std::optional<std::string> contents =
+          ReadFileToString("/sys/fs/cgroup/cpu.max")) {
+    std::optional<size_t> quota = CpusFromCgroupCpuMax(*contents);
     if (quota.has_value() && (cpus == 0 || *quota < cpus)) cpus = *quota;
   }
   return std::max<size_t>(cpus, 1);

@@ -3,25 +3,23 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
-#include <fstream>
-#include <sstream>
+#include <optional>
 #include <thread>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "gateway/file_util.h"
 
 namespace usergateway {
 namespace {
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::optional<std::string> bytes = ReadFileToString(path);
+  if (!bytes.has_value()) {
     return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
   }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  return *std::move(bytes);
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
