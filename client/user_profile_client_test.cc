@@ -1,6 +1,6 @@
 #include "client/user_profile_client.h"
 
-#include "gateway/error_mapper.h"
+#include "gateway/response/error_mapper.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -11,8 +11,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "gateway/config.h"
-#include "gateway/server.h"
+#include "gateway/ingress/config.h"
+#include "gateway/ingress/server.h"
 
 namespace {
 

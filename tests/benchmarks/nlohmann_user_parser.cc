@@ -7,7 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "gateway/response_parser.h"
+#include "gateway/response/response_parser.h"
 #include "nlohmann/json.hpp"
 #include "usergateway/v1/user_profile.pb.h"
 

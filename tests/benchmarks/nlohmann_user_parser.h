@@ -10,7 +10,7 @@
 //   usergateway::v1::User user;
 //   absl::Status status = NlohmannParseUser(body, &user);
 //
-// Decoding rules are ResponseParser's (see gateway/response_parser.h):
+// Decoding rules are ResponseParser's (see gateway/response/response_parser.h):
 // top-level object only, no trailing content, unknown keys ignored, a
 // missing key or `null` leaves the field (or sub-message, or groups) unset,
 // integers must be JSON integers within int64, a wrong type is an error

@@ -20,7 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
-#include "gateway/response_parser.h"
+#include "gateway/response/response_parser.h"
 #include "simdjson.h"
 #include "tests/benchmarks/nlohmann_user_parser.h"
 #include "tests/emulator/embedded_users.h"

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "gateway/server.h"
+#include "gateway/ingress/server.h"
 #include "gtest/gtest.h"
 #include "tests/emulator/embedded_users.h"
 #include "tests/emulator/emulator.h"

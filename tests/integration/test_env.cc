@@ -15,7 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "gateway/error_mapper.h"
+#include "gateway/response/error_mapper.h"
 
 namespace usergateway {
 namespace testing {

@@ -1,0 +1,74 @@
+// The gateway's configuration: command-line flags with environment-variable
+// fallbacks, validated once at start so that a bad setting fails fast with a
+// message that names the flag.
+//
+// Example:
+//
+//   absl::StatusOr<Config> config = ParseConfig(args, &getenv);
+//   if (!config.ok()) {
+//     std::cerr << config.status().message() << "\n";
+//     return 2;
+//   }
+#ifndef USERGATEWAY_GATEWAY_INGRESS_CONFIG_H_
+#define USERGATEWAY_GATEWAY_INGRESS_CONFIG_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "gateway/upstream/curl_upstream_client.h"
+#include "gateway/request/request_translator.h"
+#include "gateway/request/request_validator.h"
+
+namespace usergateway {
+
+// Everything main() needs. Plain data; copy freely.
+struct Config {
+  // gRPC listen address, host:port (port 0 picks a free one).
+  std::string listen = "0.0.0.0:50051";
+  // Where to write the bound gRPC port once listening (empty: nowhere).
+  std::string port_file;
+  // API key sources: a file (re-read when it changes), else an environment
+  // variable. Exactly one is used; the file wins.
+  std::string api_key_file;
+  std::string api_key_env_value;  // from GATEWAY_API_KEY; never a flag
+  absl::Duration api_key_reload_interval = absl::Seconds(1);
+  // gRPC server TLS (both or neither) and, optionally, client CA for mTLS.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  // Connection hygiene for client-side load balancing.
+  absl::Duration max_connection_age = absl::Minutes(5);
+  absl::Duration max_connection_age_grace = absl::Seconds(30);
+  // SIGTERM: NOT_SERVING for drain_delay (calls still served while load
+  // balancers notice), then stop accepting and give in-flight calls
+  // drain_grace to finish.
+  absl::Duration drain_delay = absl::Seconds(5);
+  absl::Duration drain_grace = absl::Seconds(20);
+  // One JSON line per call on stderr.
+  bool log_calls = true;
+
+  TranslatorConfig translator;
+  RequestLimits limits;
+  CurlUpstreamOptions upstream;
+};
+
+// Reads an environment variable; returns null when unset.
+using GetEnvFunction = std::function<const char*(const char*)>;
+
+// Parses `args` (argv without argv[0]) as `--name=value` or `--name value`;
+// a flag not given falls back to its environment variable (GATEWAY_NAME).
+// Returns the validated config, kInvalidArgument naming the first bad flag,
+// or kCancelled when --help was asked for (the caller prints Usage()).
+absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
+                                   const GetEnvFunction& getenv);
+
+// The --help text: every flag, its environment variable, default and
+// meaning.
+std::string Usage();
+
+}  // namespace usergateway
+
+#endif  // USERGATEWAY_GATEWAY_INGRESS_CONFIG_H_

@@ -1,0 +1,279 @@
+#include "gateway/ingress/user_profile_service.h"
+
+#include <atomic>
+#include <chrono>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "google/protobuf/arena.h"
+#include "gateway/response/error_mapper.h"
+#include "gateway/response/response_parser.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
+namespace usergateway {
+namespace {
+
+absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
+  std::chrono::system_clock::time_point deadline = context.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(deadline);
+}
+
+// Only the metadata the translator may use is copied out of the call.
+CallerMetadata ForwardableMetadata(const grpc::CallbackServerContext& context,
+                                   const TranslatorConfig& config) {
+  CallerMetadata metadata;
+  for (const auto& [key, value] : context.client_metadata()) {
+    absl::string_view k(key.data(), key.size());
+    if (!IsMetadataKeyOfInterest(k, config)) continue;
+    metadata.emplace_back(std::string(k),
+                          std::string(value.data(), value.size()));
+  }
+  return metadata;
+}
+
+std::string ReasonOf(const grpc::Status& status) {
+  google::rpc::Status details;
+  if (!DecodeStatusDetails(status, &details)) return "";
+  for (const google::protobuf::Any& any : details.details()) {
+    google::rpc::ErrorInfo info;
+    if (any.UnpackTo(&info)) return info.reason();
+  }
+  return "";
+}
+
+}  // namespace
+
+// One call in flight. Deletes itself when gRPC calls OnDone *and* the
+// handler has returned (whichever is last), so that an inline upstream
+// completion cannot free it under the handler's feet.
+class UserProfileService::Call final : public grpc::ServerUnaryReactor {
+ public:
+  Call(const UserProfileService* service, grpc::CallbackServerContext* context,
+       const usergateway::v1::UpdateUserProfileRequest* request,
+       usergateway::v1::UpdateUserProfileResponse* response)
+      : service_(service),
+        context_(context),
+        request_(request),
+        response_(response),
+        start_(service->clock_.Now()) {}
+
+  // Runs on the gRPC thread that received the call.
+  void Begin() {
+    std::vector<FieldViolation> violations =
+        ValidateRequest(*request_, service_->options_.limits);
+    if (!violations.empty()) {
+      Complete(InvalidRequestStatus(violations), UpstreamResult());
+      Unref();
+      return;
+    }
+    std::shared_ptr<const std::string> key = service_->api_key_->Get();
+    absl::StatusOr<UpstreamRequest> upstream_request = BuildUpstreamRequest(
+        *request_, service_->options_.translator, *key,
+        ForwardableMetadata(*context_, service_->options_.translator),
+        DeadlineOf(*context_));
+    if (!upstream_request.ok()) {
+      UpstreamResult failed;
+      failed.error = TransportError::kInternal;
+      failed.error_detail = std::string(upstream_request.status().message());
+      Complete(MapUpstreamFailure(failed), failed);
+      Unref();
+      return;
+    }
+    request_id_ = upstream_request->request_id;
+    std::shared_ptr<UpstreamCall> call = service_->upstream_->Start(
+        *std::move(upstream_request),
+        [this](UpstreamResult result) { OnUpstreamDone(std::move(result)); });
+    {
+      absl::MutexLock lock(&mu_);
+      call_ = std::move(call);
+      if (cancelled_) call_->Cancel();
+    }
+    Unref();
+  }
+
+  void OnCancel() override {
+    std::shared_ptr<UpstreamCall> call;
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+      call = call_;
+    }
+    if (call != nullptr) call->Cancel();
+  }
+
+  void OnDone() override { Unref(); }
+
+ private:
+  // Runs on the upstream client's loop thread (or inline in Start).
+  void OnUpstreamDone(UpstreamResult result) {
+    if (result.error == TransportError::kNone && result.http_status >= 200 &&
+        result.http_status < 300) {
+      // One parser per loop thread, reused across calls.
+      thread_local ResponseParser parser;
+      absl::Status parsed =
+          parser.ParseUser(result.body, response_->mutable_user());
+      if (parsed.ok()) {
+        Complete(grpc::Status::OK, result);
+      } else {
+        response_->Clear();
+        Complete(MalformedResponseStatus(result, parsed.message()), result);
+      }
+      return;
+    }
+    Complete(MapUpstreamFailure(result), result);
+  }
+
+  // The only place that calls Finish: exactly once per call.
+  void Complete(const grpc::Status& status, const UpstreamResult& result) {
+    if (service_->options_.log_calls) {
+      CallLogEntry entry;
+      entry.start = start_;
+      entry.request_id = request_id_;
+      entry.user_id = request_->user_id();
+      entry.grpc_code = std::string(GrpcCodeName(status.error_code()));
+      if (!status.ok()) entry.reason = ReasonOf(status);
+      entry.http_status = result.http_status;
+      entry.attempts = result.attempts;
+      entry.latency = service_->clock_.Now() - start_;
+      entry.upstream_latency = result.upstream_latency;
+      if (service_->options_.log_sink) {
+        service_->options_.log_sink(entry);
+      } else {
+        WriteCallLog(entry);
+      }
+    }
+    Finish(status);
+  }
+
+  void Unref() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  const UserProfileService* const service_;
+  grpc::CallbackServerContext* const context_;
+  const usergateway::v1::UpdateUserProfileRequest* const request_;
+  usergateway::v1::UpdateUserProfileResponse* const response_;
+  const absl::Time start_;
+  std::string request_id_;
+  // Held by the handler until it returns and by gRPC until OnDone.
+  std::atomic<int> refs_{2};
+  absl::Mutex mu_;
+  std::shared_ptr<UpstreamCall> call_ ABSL_GUARDED_BY(mu_);
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// Puts each call's request and response on an arena whose first block is
+// part of the holder, so that a typical call allocates once for the holder
+// and the arena grows only for unusually large users.
+class UserProfileService::ArenaMessageAllocator final
+    : public grpc::MessageAllocator<
+          usergateway::v1::UpdateUserProfileRequest,
+          usergateway::v1::UpdateUserProfileResponse> {
+ public:
+  grpc::MessageHolder<usergateway::v1::UpdateUserProfileRequest,
+                      usergateway::v1::UpdateUserProfileResponse>*
+  AllocateMessages() override {
+    return new Holder();
+  }
+
+ private:
+  class Holder final
+      : public grpc::MessageHolder<
+            usergateway::v1::UpdateUserProfileRequest,
+            usergateway::v1::UpdateUserProfileResponse> {
+   public:
+    Holder() : arena_(Options(initial_block_, sizeof(initial_block_))) {
+      set_request(google::protobuf::Arena::CreateMessage<
+                  usergateway::v1::UpdateUserProfileRequest>(&arena_));
+      set_response(google::protobuf::Arena::CreateMessage<
+                   usergateway::v1::UpdateUserProfileResponse>(&arena_));
+    }
+    void Release() override { delete this; }
+
+   private:
+    static google::protobuf::ArenaOptions Options(char* block, size_t size) {
+      google::protobuf::ArenaOptions options;
+      options.initial_block = block;
+      options.initial_block_size = size;
+      // The user is parsed only when the upstream answers: one 4 KiB block
+      // then holds a typical user, and none is held while the call waits.
+      options.start_block_size = 4096;
+      return options;
+    }
+    // Holds the request (and the arena's own bookkeeping) for the whole
+    // call; kept small because it is paid by every call in flight.
+    alignas(8) char initial_block_[1024];
+    google::protobuf::Arena arena_;
+  };
+};
+
+UserProfileService::UserProfileService(ServiceOptions options,
+                                       UpstreamClient* upstream,
+                                       ApiKeySource* api_key,
+                                       const Clock& clock)
+    : options_(std::move(options)),
+      allocator_(std::make_unique<ArenaMessageAllocator>()),
+      upstream_(upstream),
+      api_key_(api_key),
+      clock_(clock) {
+  SetMessageAllocatorFor_UpdateUserProfile(allocator_.get());
+}
+
+UserProfileService::~UserProfileService() = default;
+
+grpc::ServerUnaryReactor* UserProfileService::UpdateUserProfile(
+    grpc::CallbackServerContext* context,
+    const usergateway::v1::UpdateUserProfileRequest* request,
+    usergateway::v1::UpdateUserProfileResponse* response) {
+  auto* call = new Call(this, context, request, response);
+  call->Begin();
+  return call;
+}
+
+absl::string_view GrpcCodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    default:
+      return "UNKNOWN";
+  }
+}
+
+}  // namespace usergateway

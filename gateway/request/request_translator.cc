@@ -1,0 +1,76 @@
+#include "gateway/request/request_translator.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "gateway/common/json_escape.h"
+#include "gateway/request/header_policy.h"
+#include "gateway/request/path_template.h"
+#include "gateway/upstream/upstream_types.h"
+
+namespace usergateway {
+
+bool IsMetadataKeyOfInterest(absl::string_view key,
+                             const TranslatorConfig& config) {
+  return IsMetadataKeyOfInterest(key, config.forward_metadata);
+}
+
+absl::StatusOr<UpstreamRequest> BuildUpstreamRequest(
+    const usergateway::v1::UpdateUserProfileRequest& request,
+    const TranslatorConfig& config, absl::string_view api_key,
+    const CallerMetadata& metadata, absl::Time deadline) {
+  // The key itself must never reach a status message: it would travel to
+  // the caller and into logs.
+  if (api_key.empty()) {
+    return absl::InvalidArgumentError("the upstream API key is empty");
+  }
+  for (unsigned char c : api_key) {
+    if (c < 0x20 || c == 0x7F) {
+      return absl::InvalidArgumentError(
+          "the upstream API key contains a control character (a line break "
+          "from the key file?)");
+    }
+  }
+
+  UpstreamRequest out;
+  absl::string_view base = config.base_url;
+  while (absl::ConsumeSuffix(&base, "/")) {
+  }
+  out.url = absl::StrCat(
+      base, ExpandPathTemplate(config.path_template, request.user_id(),
+                               request.enterprise_id()));
+
+  out.body.append("{\"first_name\":");
+  AppendJsonString(request.first_name(), &out.body);
+  out.body.push_back('}');
+
+  ForwardedMetadata forwarded =
+      SelectForwardedMetadata(metadata, config.forward_metadata);
+  out.request_id = std::move(forwarded.request_id);
+
+  // Five headers of the gateway's own, then up to two of trace context.
+  out.headers.reserve(7 + forwarded.allow_listed.size());
+  out.headers.push_back(
+      Header{"Authorization", absl::StrCat("Bearer ", api_key)});
+  out.headers.push_back(Header{"Content-Type", "application/json"});
+  out.headers.push_back(Header{"Accept", "application/json"});
+  out.headers.push_back(Header{"User-Agent", config.user_agent});
+  out.headers.push_back(Header{"X-Request-Id", out.request_id});
+  for (Header& header : forwarded.trace_context) {
+    out.headers.push_back(std::move(header));
+  }
+  for (Header& header : forwarded.allow_listed) {
+    out.headers.push_back(std::move(header));
+  }
+
+  out.deadline = deadline;
+  return out;
+}
+
+}  // namespace usergateway

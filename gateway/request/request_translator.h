@@ -1,0 +1,103 @@
+// Turns a validated UpdateUserProfileRequest into the one REST call the
+// gateway makes: `PUT <base_url><path>` with body {"first_name":"..."}.
+//
+// Example:
+//
+//   TranslatorConfig config;
+//   config.base_url = "https://acme-api.esper.cloud/api";
+//   absl::StatusOr<UpstreamRequest> put = BuildUpstreamRequest(
+//       request, config, api_key, metadata, deadline);
+//   // put->url  == "https://acme-api.esper.cloud/api/authn2/v0/user/u-1"
+//   // put->body == R"({"first_name":"Ada"})"
+//
+// Run ValidateRequest (request_validator.h) first: the translator encodes
+// whatever it is given but does not re-check the request's rules.
+//
+// This file assembles the parts; each rule lives in its own file:
+//   path_template.h  the URL path: ValidatePathTemplate,
+//                    PercentEncodePathSegment, placeholder expansion.
+//   header_policy.h  which caller metadata is forwarded: CallerMetadata,
+//                    NewUuidV4, the never-forwarded set, trace context.
+//   gateway/common/json_escape.h  the body's JSON string.
+// Both headers are included here, so users of this file get their
+// declarations too.
+//
+// Every function here is pure (apart from drawing a random request id) and
+// thread-safe.
+#ifndef USERGATEWAY_GATEWAY_REQUEST_REQUEST_TRANSLATOR_H_
+#define USERGATEWAY_GATEWAY_REQUEST_REQUEST_TRANSLATOR_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "gateway/request/header_policy.h"  // IWYU pragma: export
+#include "gateway/request/path_template.h"  // IWYU pragma: export
+#include "gateway/upstream/upstream_types.h"
+#include "usergateway/v1/user_profile.pb.h"
+
+namespace usergateway {
+
+// How requests are translated; plain configuration, validated at start-up
+// (ValidatePathTemplate) and then shared read-only.
+struct TranslatorConfig {
+  // Scheme, host and base path, e.g. "https://acme-api.esper.cloud/api".
+  // A trailing slash is optional; it is dropped before the path is appended.
+  std::string base_url;
+  // The path after base_url. Placeholders {user_id} and {enterprise_id} are
+  // replaced by the request's fields, each percent-encoded as one segment.
+  std::string path_template = "/authn2/v0/user/{user_id}";
+  // Sent as User-Agent.
+  std::string user_agent = "usergateway/0.1.0";
+  // Extra caller metadata keys (lower-case) to forward as headers. Keys that
+  // are never safe to forward (see BuildUpstreamRequest) are ignored even
+  // when listed here.
+  std::vector<std::string> forward_metadata;
+};
+
+// Whether BuildUpstreamRequest may use caller metadata `key` (lower-case):
+// IsMetadataKeyOfInterest(key, config.forward_metadata) from
+// header_policy.h, i.e. x-request-id, traceparent, tracestate, or an
+// allow-listed key that is not in the never-forwarded set. Lets the service
+// copy only those keys out of the call's metadata; BuildUpstreamRequest
+// applies the same rule.
+bool IsMetadataKeyOfInterest(absl::string_view key,
+                             const TranslatorConfig& config);
+
+// Builds the PUT for `request`:
+//   url      base_url + path_template with placeholders substituted.
+//   body     exactly {"first_name":"..."}; nothing else is sent.
+//   headers  in this order:
+//              Authorization: Bearer <api_key>
+//              Content-Type: application/json
+//              Accept: application/json
+//              User-Agent: <config.user_agent>
+//              X-Request-Id: the caller's x-request-id when it is 1 to 128
+//                visible ASCII characters (0x21..0x7E), else a new UUIDv4
+//              traceparent (the first one) and tracestate (all values
+//                joined by ','), when the caller sent a well-formed
+//                W3C traceparent; both are dropped otherwise, as W3C Trace
+//                Context requires
+//              each allow-listed key the caller sent, in the caller's order
+//   request_id  the X-Request-Id value; deadline  `deadline`.
+// The caller's part (X-Request-Id, trace context, allow-listed keys) is
+// SelectForwardedMetadata(metadata, config.forward_metadata), which spells
+// out what is never forwarded, allow-listed or not (header_policy.h): grpc-*
+// and -bin keys, pseudo-headers, hop-by-hop and framing headers, the
+// headers the gateway sets itself, keys that are not HTTP tokens, and
+// values with a control character other than HTAB, a non-ASCII byte, or
+// more than 4096 bytes.
+// Returns kInvalidArgument only if `api_key` is empty or holds a control
+// character (such as a trailing newline from the key file); the message
+// never includes the key. That error is the gateway's configuration, not the
+// caller's fault: report it to the caller as INTERNAL, not INVALID_ARGUMENT.
+absl::StatusOr<UpstreamRequest> BuildUpstreamRequest(
+    const usergateway::v1::UpdateUserProfileRequest& request,
+    const TranslatorConfig& config, absl::string_view api_key,
+    const CallerMetadata& metadata, absl::Time deadline);
+
+}  // namespace usergateway
+
+#endif  // USERGATEWAY_GATEWAY_REQUEST_REQUEST_TRANSLATOR_H_

@@ -1,0 +1,109 @@
+// The one place where an upstream outcome (or invalid caller input) becomes
+// a gRPC status: the table in ARCHITECTURE.md "Error mapping". The rows of
+// that table live in error_table.h, the wire encoding in status_details.h;
+// this file decides, per outcome, the reason, message and details.
+//
+// Every status made here carries, in grpc::Status::error_details(), a
+// serialized google.rpc.Status with the same code and message and these
+// details (see status_details.h):
+//   - google.rpc.ErrorInfo, always: reason (e.g. "UPSTREAM_NOT_FOUND"),
+//     domain kErrorDomain, metadata:
+//       "attempts"         HTTP attempts made, always ("0" if none);
+//       "http_status"      the last response's status, when there was one;
+//       "upstream_status"  the envelope's "status", when present;
+//       "upstream_code"    the envelope's "code", when present;
+//       "transport_error"  TransportErrorName(), when not kNone;
+//       "retry_after_ms"   the delay RetryInfo carries, when it is attached;
+//       "credentials"      "gateway_api_key" on 401 (callers send none).
+//   - google.rpc.BadRequest, for invalid caller input and for an upstream
+//     400/422 whose envelope named fields (DRF's {"field": ["text"]}).
+//   - google.rpc.RetryInfo, when a retry makes sense and a delay is known:
+//     429/502/503 with Retry-After, and gateway overload/draining.
+// Messages are sanitized (message_sanitizer.h): valid UTF-8, no control
+// characters, no "Bearer <token>", at most kMaxMessageBytes.
+//
+// This header also makes available, for the callers of the functions
+// below, DecodeStatusDetails and kErrorDomain (status_details.h),
+// SanitizeMessage and kMaxMessageBytes (message_sanitizer.h), and
+// ParseErrorEnvelope and ErrorEnvelope (error_envelope.h).
+//
+// Example:
+//
+//   client.Start(std::move(request), [reactor](UpstreamResult r) {
+//     if (r.error != TransportError::kNone || r.http_status / 100 != 2) {
+//       reactor->Finish(MapUpstreamFailure(r));
+//       return;
+//     }
+//     ...
+//   });
+//
+// Stateless free functions; thread-safe.
+#ifndef USERGATEWAY_GATEWAY_RESPONSE_ERROR_MAPPER_H_
+#define USERGATEWAY_GATEWAY_RESPONSE_ERROR_MAPPER_H_
+
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "gateway/common/field_violation.h"
+#include "gateway/response/error_envelope.h"     // IWYU pragma: export
+#include "gateway/response/message_sanitizer.h"  // IWYU pragma: export
+#include "gateway/response/status_details.h"     // IWYU pragma: export
+#include "gateway/upstream/upstream_types.h"
+#include "grpcpp/support/status.h"
+
+namespace usergateway {
+
+// Maps a failed upstream outcome: `result.error != kNone`, or an HTTP
+// status that is not 2xx. Returns the code and reason of the row in
+// error_table.h; for an HTTP status (the primary signal: the envelope's own
+// status/code never changes the code):
+//   400, 422  INVALID_ARGUMENT    UPSTREAM_INVALID_ARGUMENT (+BadRequest)
+//   401       UNAUTHENTICATED     UPSTREAM_UNAUTHENTICATED
+//   403       PERMISSION_DENIED   UPSTREAM_PERMISSION_DENIED
+//   404       NOT_FOUND           UPSTREAM_NOT_FOUND
+//   408       UNAVAILABLE         UPSTREAM_REQUEST_TIMEOUT
+//   409       ABORTED             UPSTREAM_CONFLICT
+//   412       FAILED_PRECONDITION UPSTREAM_PRECONDITION_FAILED
+//   429       RESOURCE_EXHAUSTED  UPSTREAM_RATE_LIMITED (+RetryInfo)
+//   499       CANCELLED           UPSTREAM_CLIENT_CLOSED_REQUEST
+//   500       INTERNAL            UPSTREAM_INTERNAL_ERROR
+//   501       UNIMPLEMENTED       UPSTREAM_NOT_IMPLEMENTED
+//   502, 503  UNAVAILABLE         UPSTREAM_UNAVAILABLE (+RetryInfo)
+//   504       DEADLINE_EXCEEDED   UPSTREAM_GATEWAY_TIMEOUT
+//   other     UNKNOWN             UPSTREAM_UNEXPECTED_STATUS
+//   2xx, or no response and no transport error (a caller bug):
+//             INTERNAL            GATEWAY_INTERNAL
+// and for transport errors (taking precedence over any http_status):
+//   kDns UPSTREAM_DNS_FAILURE, kConnect UPSTREAM_CONNECT_FAILURE,
+//   kConnectionReset UPSTREAM_CONNECTION_RESET, kTlsHandshake
+//   UPSTREAM_TLS_HANDSHAKE_FAILURE, kTlsUntrusted UPSTREAM_TLS_UNTRUSTED,
+//   kHttp2 UPSTREAM_HTTP2_ERROR, kProtocol UPSTREAM_PROTOCOL_ERROR: all
+//   UNAVAILABLE; kDeadlineExceeded DEADLINE_EXCEEDED DEADLINE_EXCEEDED;
+//   kCancelled CANCELLED CALLER_CANCELLED; kResponseTooLarge INTERNAL
+//   UPSTREAM_RESPONSE_TOO_LARGE; kOverloaded UNAVAILABLE GATEWAY_OVERLOADED
+//   (+RetryInfo); kDraining UNAVAILABLE GATEWAY_DRAINING (+RetryInfo);
+//   kInternal INTERNAL GATEWAY_INTERNAL.
+// RetryInfo for 429/502/503 needs `result.retry_after`; for overload and
+// draining it falls back to kDefaultOverloadRetryDelay.
+// The message is the envelope's "message", else "error", else "detail",
+// else the joined "errors", else the joined field errors, else a generic
+// text ("upstream returned HTTP 502 (Bad Gateway)"); a non-JSON body is
+// never echoed. A 401 message starts "upstream rejected the gateway's API
+// key: ". Transport messages are a generic text plus `error_detail`.
+grpc::Status MapUpstreamFailure(const UpstreamResult& result);
+
+// For a 2xx whose body failed to parse. Returns INTERNAL, reason
+// UPSTREAM_MALFORMED_RESPONSE, with `parse_error` (the response parser's
+// value-free explanation) in the message.
+grpc::Status MalformedResponseStatus(const UpstreamResult& result,
+                                     absl::string_view parse_error);
+
+// For invalid caller input (no upstream call was made). Returns
+// INVALID_ARGUMENT, reason INVALID_REQUEST, with a BadRequest holding every
+// violation and a message listing them ("invalid request: user_id: ...").
+grpc::Status InvalidRequestStatus(
+    const std::vector<FieldViolation>& violations);
+
+}  // namespace usergateway
+
+#endif  // USERGATEWAY_GATEWAY_RESPONSE_ERROR_MAPPER_H_

@@ -1,0 +1,466 @@
+#include "gateway/upstream/attempt_scheduler.h"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gateway/upstream/curl_failure.h"
+#include "gateway/upstream/retry_after.h"
+
+namespace usergateway {
+namespace upstream_internal {
+namespace {
+
+constexpr absl::string_view kShutdownDetail = "gateway shutting down";
+constexpr absl::string_view kCancelDetail = "cancelled by the caller";
+
+enum class Phase {
+  kQueued,        // accepted by Start, not yet seen by the loop
+  kTransferring,  // an easy handle is in the multi handle
+  kBackoff,       // waiting for a retry timer
+  kDone,          // the callback has been (or is being) run
+};
+
+// The handle returned for refused calls: their callback already ran.
+class FinishedCall final : public UpstreamCall {
+ public:
+  void Cancel() override {}
+};
+
+std::shared_ptr<UpstreamCall> FinishedCallHandle() {
+  static const std::shared_ptr<UpstreamCall>* const handle =
+      new std::shared_ptr<UpstreamCall>(std::make_shared<FinishedCall>());
+  return *handle;
+}
+
+// Resets the outcome to a gateway-side error, keeping attempts and latency.
+void SetError(UpstreamResult& result, TransportError error,
+              absl::string_view detail) {
+  result.error = error;
+  result.error_detail.assign(detail.data(), detail.size());
+  result.http_status = 0;
+  result.body.clear();
+  result.content_type.clear();
+  result.retry_after.reset();
+}
+
+}  // namespace
+
+// The state of one call, and the handle returned by Start. The atomics may
+// be touched by any thread; every other field belongs to the loop thread
+// once the call is queued (the Start() thread fills them in before).
+class Call final : public UpstreamCall,
+                   public std::enable_shared_from_this<Call> {
+ public:
+  Call(std::weak_ptr<AttemptScheduler> scheduler, size_t max_body)
+      : sink(max_body), scheduler_(std::move(scheduler)) {}
+
+  void Cancel() override {
+    if (finished.load(std::memory_order_acquire)) return;
+    if (cancel_requested.exchange(true, std::memory_order_acq_rel)) return;
+    std::shared_ptr<AttemptScheduler> scheduler = scheduler_.lock();
+    if (scheduler == nullptr) return;
+    scheduler->EnqueueCancel(shared_from_this());
+  }
+
+  std::atomic<bool> finished{false};
+  std::atomic<bool> cancel_requested{false};
+
+  UpstreamRequest request;
+  UpstreamCallback done;
+  absl::Time deadline;  // the caller's, minus the margin, within the cap
+  Phase phase = Phase::kQueued;
+  UpstreamResult result;
+  AttemptSink sink;                // what the attempt's callbacks write
+  std::unique_ptr<EasySlot> slot;  // set while transferring
+  absl::Time attempt_start;
+  absl::Duration attempt_budget;
+
+ private:
+  const std::weak_ptr<AttemptScheduler> scheduler_;
+};
+
+bool SharedLimits::TryAdmit() {
+  size_t n = in_flight_.load(std::memory_order_relaxed);
+  do {
+    if (n >= max_in_flight) return false;
+  } while (!in_flight_.compare_exchange_weak(n, n + 1,
+                                             std::memory_order_relaxed));
+  return true;
+}
+
+AttemptScheduler::AttemptScheduler(const CurlUpstreamOptions& options,
+                                   const Clock& clock,
+                                   std::shared_ptr<SharedLimits> shared,
+                                   std::unique_ptr<CurlEventLoop> loop,
+                                   size_t index)
+    : options_(options),
+      clock_(clock),
+      shared_(std::move(shared)),
+      index_(index),
+      policy_(RetryPolicyOptions{options.max_attempts, options.backoff_base,
+                                 options.backoff_max}),
+      loop_(std::move(loop)),
+      pool_(options) {}
+
+// The loop must stop (OnStop on its thread) while every member still lives.
+AttemptScheduler::~AttemptScheduler() { Stop(); }
+
+void AttemptScheduler::StartThread() {
+  loop_->Start(this, absl::StrCat("curl-loop-", index_));
+}
+
+void AttemptScheduler::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  loop_->Stop();
+}
+
+std::shared_ptr<UpstreamCall> AttemptScheduler::Start(UpstreamRequest request,
+                                                      UpstreamCallback done) {
+  const absl::Time now = clock_.Now();
+  auto call = std::make_shared<Call>(weak_from_this(),
+                                     options_.max_response_bytes);
+  call->deadline = std::min(request.deadline - options_.deadline_margin,
+                            now + options_.timeout_cap);
+  call->request = std::move(request);
+  call->done = std::move(done);
+
+  TransportError refusal = TransportError::kNone;
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (draining_ || stopping_) {
+      refusal = TransportError::kDraining;
+    } else if (!shared_->TryAdmit()) {
+      refusal = TransportError::kOverloaded;
+    } else {
+      ++in_flight_;
+      load_.fetch_add(1, std::memory_order_relaxed);
+      // One wakeup per batch: the loop takes the whole queue when it wakes.
+      wake = start_queue_.empty() && cancel_queue_.empty();
+      start_queue_.push_back(call);
+    }
+  }
+  if (refusal == TransportError::kNone) {
+    // Safe outside the lock: the eventfd lives as long as the loop.
+    if (wake) loop_->Wake();
+    return call;
+  }
+  UpstreamResult result;
+  result.error = refusal;
+  result.error_detail =
+      refusal == TransportError::kDraining
+          ? std::string("gateway is draining and accepts no new upstream calls")
+          : absl::StrCat("too many upstream calls in flight (limit ",
+                         shared_->max_in_flight, ")");
+  UpstreamCallback callback = std::move(call->done);
+  if (callback) callback(std::move(result));
+  return FinishedCallHandle();
+}
+
+void AttemptScheduler::EnqueueCancel(std::shared_ptr<Call> call) {
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // When stopping, the loop cancels everything itself.
+    if (stopping_) return;
+    wake = start_queue_.empty() && cancel_queue_.empty();
+    cancel_queue_.push_back(std::move(call));
+  }
+  if (wake) loop_->Wake();
+}
+
+void AttemptScheduler::Drain() {
+  std::lock_guard<std::mutex> lock(mu_);
+  draining_ = true;
+}
+
+bool AttemptScheduler::WaitIdle(absl::Time deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto idle = [this] { return in_flight_ == 0; };
+  if (deadline == absl::InfiniteFuture()) {
+    idle_cv_.wait(lock, idle);
+    return true;
+  }
+  return idle_cv_.wait_until(lock, absl::ToChronoTime(deadline), idle);
+}
+
+CurlUpstreamStats AttemptScheduler::Stats() const {
+  CurlUpstreamStats stats;
+  stats.connections_opened =
+      connections_opened_.load(std::memory_order_relaxed);
+  stats.transfers = transfers_.load(std::memory_order_relaxed);
+  stats.retries = retries_.load(std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(mu_);
+  stats.in_flight = in_flight_;
+  return stats;
+}
+
+void AttemptScheduler::OnTurn() {
+  {
+    // Swapping keeps both vectors' capacity: no allocation once warm.
+    std::lock_guard<std::mutex> lock(mu_);
+    starts_.swap(start_queue_);
+    cancels_.swap(cancel_queue_);
+  }
+  for (std::shared_ptr<Call>& call : starts_) {
+    Call* raw = call.get();
+    calls_.emplace(raw, std::move(call));
+    shared_->budget.OnCall();
+    StartAttempt(raw);
+  }
+  starts_.clear();
+  for (std::shared_ptr<Call>& call : cancels_) CancelCall(call.get());
+  cancels_.clear();
+  FireTimers(clock_.Now());
+}
+
+absl::Duration AttemptScheduler::TimeUntilNextTimer() {
+  if (timers_.empty()) return absl::InfiniteDuration();
+  return timers_.top().due - clock_.Now();
+}
+
+void AttemptScheduler::DecideHostLimit(const UpstreamRequest& request) {
+  host_limit_decided_ = true;
+  const long limit =  // NOLINT(runtime/int): libcurl's type
+      EffectiveMaxHostConnections(options_, request.url);
+  if (limit == 0) return;  // unlimited: libcurl's default, already set
+  loop_->SetMaxHostConnections(limit);
+}
+
+void AttemptScheduler::FireTimers(absl::Time now) {
+  while (!timers_.empty() && timers_.top().due <= now) {
+    std::shared_ptr<Call> call = timers_.top().call;
+    timers_.pop();
+    // A call cancelled during its backoff is already done; skip it.
+    if (call->phase == Phase::kBackoff) StartAttempt(call.get());
+  }
+}
+
+void AttemptScheduler::StartAttempt(Call* call) {
+  if (call->cancel_requested.load(std::memory_order_acquire)) {
+    Fail(call, TransportError::kCancelled, kCancelDetail);
+    return;
+  }
+  const absl::Time now = clock_.Now();
+  const absl::Duration budget = call->deadline - now;
+  if (budget <= absl::ZeroDuration()) {
+    if (call->result.attempts == 0) {
+      SetError(call->result, TransportError::kDeadlineExceeded,
+               "deadline passed before the upstream request was sent");
+    }
+    // Otherwise the retry no longer fits: report the last attempt's outcome.
+    Complete(call);
+    return;
+  }
+  if (call->result.attempts == 0) {
+    std::string problem =
+        CheckRequest(call->request, options_.allow_insecure_http);
+    if (!problem.empty()) {
+      Fail(call, TransportError::kInternal, problem);
+      return;
+    }
+    if (!host_limit_decided_) DecideHostLimit(call->request);
+  }
+  std::unique_ptr<EasySlot> slot = pool_.Acquire();
+  if (slot == nullptr) {
+    Fail(call, TransportError::kInternal,
+         "could not create a libcurl easy handle");
+    return;
+  }
+  if (!BuildHeaders(call->request, slot->headers, &header_line_)) {
+    pool_.Release(std::move(slot));
+    Fail(call, TransportError::kInternal,
+         "out of memory building upstream headers");
+    return;
+  }
+
+  UpstreamResult& result = call->result;
+  result.error = TransportError::kNone;
+  result.error_detail.clear();
+  result.http_status = 0;
+  result.body.clear();  // keeps the capacity of an earlier attempt
+  result.content_type.clear();
+  result.retry_after.reset();
+  call->sink.BeginAttempt(&result);
+
+  // HTTP/2 is only ever negotiated over TLS (ALPN). Over plain http://,
+  // PIPEWAIT would hold every new call back until the first response shows
+  // that the connection cannot multiplex: calls would queue behind a slow
+  // one. So: h2 with PIPEWAIT for https://, HTTP/1.1 without it otherwise.
+  const bool multiplex =
+      options_.http2 &&
+      absl::StartsWithIgnoreCase(call->request.url, "https://");
+  const CURLcode rc = SetAttemptOptions(*slot, call->request, budget,
+                                        multiplex, &call->sink, call);
+  if (rc != CURLE_OK) {
+    pool_.Release(std::move(slot));
+    Fail(call, TransportError::kInternal,
+         absl::StrCat("could not set up the upstream transfer: ",
+                      curl_easy_strerror(rc)));
+    return;
+  }
+  const CURLMcode mrc = loop_->Add(slot->easy.get());
+  if (mrc != CURLM_OK) {
+    pool_.Release(std::move(slot));
+    Fail(call, TransportError::kInternal,
+         absl::StrCat("could not start the upstream transfer: ",
+                      curl_multi_strerror(mrc)));
+    return;
+  }
+  call->slot = std::move(slot);
+  call->phase = Phase::kTransferring;
+  call->attempt_start = now;
+  call->attempt_budget = budget;
+}
+
+void AttemptScheduler::EndAttempt(Call* call, absl::Time now) {
+  std::unique_ptr<EasySlot> slot = std::move(call->slot);
+  CURL* easy = slot->easy.get();
+  long connects = 0;  // NOLINT(runtime/int): libcurl's type
+  if (curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK &&
+      connects > 0) {
+    connections_opened_.fetch_add(static_cast<uint64_t>(connects),
+                                  std::memory_order_relaxed);
+  }
+  transfers_.fetch_add(1, std::memory_order_relaxed);
+  loop_->Remove(easy);
+  pool_.Release(std::move(slot));
+  call->result.attempts++;
+  call->result.upstream_latency += now - call->attempt_start;
+}
+
+void AttemptScheduler::OnTransferDone(CURL* easy, CURLcode code) {
+  char* priv = nullptr;
+  curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+  Call* call = reinterpret_cast<Call*>(priv);
+  const absl::Time now = clock_.Now();
+  UpstreamResult& result = call->result;
+  long status = 0;  // NOLINT(runtime/int): libcurl's type
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  result.http_status = static_cast<int>(status);
+  if (code != CURLE_OK) {
+    const char* errbuf = call->slot->errbuf;
+    result.error_detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(code);
+  }
+  EndAttempt(call, now);
+
+  if (!call->sink.retry_after_raw.empty()) {
+    result.retry_after = ParseRetryAfter(call->sink.retry_after_raw, now);
+  }
+  if (code == CURLE_OK) {
+    result.error = TransportError::kNone;
+  } else {
+    CurlFailure failure;
+    failure.code = code;
+    failure.connected = call->sink.connected;
+    // The attempt's timeout was the call's remaining budget; when that was
+    // no longer than the connect timeout, any timeout is the deadline's.
+    failure.deadline_reached =
+        now >= call->deadline ||
+        call->attempt_budget <= options_.connect_timeout;
+    failure.body_cap_hit = call->sink.body_cap_hit;
+    result.error = ClassifyCurlFailure(failure);
+    if (result.error == TransportError::kResponseTooLarge) {
+      result.error_detail =
+          absl::StrCat("upstream response body larger than ",
+                       options_.max_response_bytes, " bytes");
+    }
+    // A partial body must not be mistaken for a response.
+    result.body.clear();
+  }
+  EnsurePadding(result.body);
+
+  std::optional<absl::Duration> wait =
+      policy_.NextDelay(result, result.attempts, now, call->deadline, gen_);
+  if (wait.has_value() &&
+      !call->cancel_requested.load(std::memory_order_acquire) &&
+      shared_->budget.TryConsume()) {
+    retries_.fetch_add(1, std::memory_order_relaxed);
+    call->phase = Phase::kBackoff;
+    timers_.push(Timer{now + *wait, call->shared_from_this()});
+    return;
+  }
+  Complete(call);
+}
+
+void AttemptScheduler::CancelCall(Call* call) {
+  switch (call->phase) {
+    case Phase::kTransferring:
+      EndAttempt(call, clock_.Now());
+      Fail(call, TransportError::kCancelled, kCancelDetail);
+      return;
+    case Phase::kBackoff:
+      // The timer stays in the heap and is skipped when it fires.
+      Fail(call, TransportError::kCancelled, kCancelDetail);
+      return;
+    case Phase::kQueued:  // StartAttempt saw the flag already
+    case Phase::kDone:
+      return;
+  }
+}
+
+void AttemptScheduler::Fail(Call* call, TransportError error,
+                            absl::string_view detail) {
+  SetError(call->result, error, detail);
+  EnsurePadding(call->result.body);
+  Complete(call);
+}
+
+void AttemptScheduler::Complete(Call* call) {
+  auto it = calls_.find(call);
+  // Keeps the call alive through its callback even if the caller dropped
+  // its handle.
+  std::shared_ptr<Call> keep = std::move(it->second);
+  calls_.erase(it);
+  call->phase = Phase::kDone;
+  call->finished.store(true, std::memory_order_release);
+  UpstreamCallback done = std::move(call->done);
+  UpstreamResult result = std::move(call->result);
+  // The handle may outlive the call by a lot; free the request now.
+  call->request = UpstreamRequest();
+  // Free the call's slot before its callback runs: a caller that starts its
+  // next call as soon as it sees this one's reply must find room, and the
+  // same (now idle) loop with its warm connection.
+  shared_->Release();
+  load_.fetch_sub(1, std::memory_order_relaxed);
+  if (done) done(std::move(result));
+  // Whatever the callback captured dies here, before the call stops counting
+  // as in flight (WaitIdle's promise).
+  done = nullptr;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (--in_flight_ == 0) idle_cv_.notify_all();
+}
+
+void AttemptScheduler::OnStop() {
+  {
+    // Start refuses once stopping_ is set, so nothing is queued after this.
+    std::lock_guard<std::mutex> lock(mu_);
+    starts_.swap(start_queue_);
+    cancel_queue_.clear();
+  }
+  for (std::shared_ptr<Call>& call : starts_) {
+    Call* raw = call.get();
+    calls_.emplace(raw, std::move(call));
+  }
+  starts_.clear();
+  std::vector<std::shared_ptr<Call>> all;
+  all.reserve(calls_.size());
+  for (const auto& entry : calls_) all.push_back(entry.second);
+  const absl::Time now = clock_.Now();
+  for (const std::shared_ptr<Call>& call : all) {
+    if (call->phase == Phase::kTransferring) EndAttempt(call.get(), now);
+    Fail(call.get(), TransportError::kCancelled, kShutdownDetail);
+  }
+  timers_ = decltype(timers_)();
+  // Easy handles are cleaned up on the thread that used them.
+  pool_.Clear();
+}
+
+}  // namespace upstream_internal
+}  // namespace usergateway

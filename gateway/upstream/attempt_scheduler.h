@@ -1,0 +1,173 @@
+// The calls of one upstream loop, from Start to their callback: admission,
+// one HTTP attempt at a time on a pooled easy handle, retries after a
+// backoff (RetryPolicy) while the budget allows (RetryBudget), cancellation,
+// and completion. The per-call state machine is
+//
+//   kQueued --(loop takes it)--> kTransferring --(transfer ends)--+
+//      ^                            |   ^                         |
+//      |                            |   +--(timer fires)-- kBackoff
+//   Start()                         +--(no retry, cancel)--> kDone
+//
+// Where a reset becomes a retry: ClassifyCurlFailure (curl_failure.h) names
+// the failure, RetryPolicy::NextDelay decides, RetryBudget::TryConsume
+// allows, OnTransferDone below schedules.
+//
+// The scheduler is its CurlEventLoop's handler: it runs on that loop's
+// thread, except Start, EnqueueCancel, Drain, WaitIdle, Stats and load,
+// which are thread-safe. Owned (shared) by CurlUpstreamClient; call handles
+// hold it weakly, so a Cancel() after the client is gone is a no-op.
+#ifndef USERGATEWAY_GATEWAY_UPSTREAM_ATTEMPT_SCHEDULER_H_
+#define USERGATEWAY_GATEWAY_UPSTREAM_ATTEMPT_SCHEDULER_H_
+
+#include <atomic>
+#include <condition_variable>  // NOLINT(build/c++11)
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>  // NOLINT(build/c++11)
+#include <queue>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/random/random.h"
+#include "absl/time/time.h"
+#include "gateway/common/clock.h"
+#include "gateway/upstream/easy_transfer.h"
+#include "gateway/upstream/event_loop.h"
+#include "gateway/upstream/retry_budget.h"
+#include "gateway/upstream/retry_policy.h"
+#include "gateway/upstream/upstream_client.h"
+#include "gateway/upstream/upstream_options.h"
+#include "gateway/upstream/upstream_stats.h"
+
+namespace usergateway {
+namespace upstream_internal {
+
+// What the loops of one client share: the admission count behind
+// max_in_flight and the retry budget. Thread-safe (lock-free).
+class SharedLimits {
+ public:
+  explicit SharedLimits(const CurlUpstreamOptions& options)
+      : max_in_flight(options.max_in_flight),
+        budget(options.retry_budget_ratio, options.retry_budget_burst) {}
+
+  // Counts one more call in flight unless max_in_flight already are.
+  bool TryAdmit();
+  void Release() { in_flight_.fetch_sub(1, std::memory_order_relaxed); }
+
+  const size_t max_in_flight;
+  RetryBudget budget;
+
+ private:
+  std::atomic<size_t> in_flight_{0};
+};
+
+class Call;  // one call in flight; defined in the .cc file
+
+// See the file comment.
+class AttemptScheduler final
+    : public CurlEventLoop::Handler,
+      public std::enable_shared_from_this<AttemptScheduler> {
+ public:
+  // `options` is this loop's share of the client's (see LoopShare);
+  // `clock` measures deadlines, backoff and Retry-After dates.
+  AttemptScheduler(const CurlUpstreamOptions& options, const Clock& clock,
+                   std::shared_ptr<SharedLimits> shared,
+                   std::unique_ptr<CurlEventLoop> loop, size_t index);
+  ~AttemptScheduler() override;
+
+  // Starts the loop thread, "curl-loop-<index>".
+  void StartThread();
+  // Idempotent. Completes every call with kCancelled ("gateway shutting
+  // down") and joins the thread.
+  void Stop();
+
+  // See CurlUpstreamClient::Start.
+  std::shared_ptr<UpstreamCall> Start(UpstreamRequest request,
+                                      UpstreamCallback done);
+  // Queues a cancellation for the loop (Call::Cancel).
+  void EnqueueCancel(std::shared_ptr<Call> call);
+  void Drain();
+  bool WaitIdle(absl::Time deadline);
+  CurlUpstreamStats Stats() const;
+  // Makes the loop look at its timers now (after a simulated clock jumped).
+  void Wake() { loop_->Wake(); }
+
+  // Calls in flight on this loop, for the client's choice of loop. Relaxed:
+  // a hint, exact only when the loop is idle.
+  size_t load() const { return load_.load(std::memory_order_relaxed); }
+
+  // CurlEventLoop::Handler (loop thread).
+  void OnTurn() override;
+  absl::Duration TimeUntilNextTimer() override;
+  void OnTransferDone(CURL* easy, CURLcode code) override;
+  void OnStop() override;
+
+ private:
+  struct Timer {
+    absl::Time due;
+    std::shared_ptr<Call> call;
+  };
+  struct TimerLater {
+    bool operator()(const Timer& a, const Timer& b) const {
+      return a.due > b.due;
+    }
+  };
+
+  void StartAttempt(Call* call);
+  void CancelCall(Call* call);
+  void FireTimers(absl::Time now);
+  // Applies the automatic host connection limit on the first request; see
+  // max_host_connections in upstream_options.h.
+  void DecideHostLimit(const UpstreamRequest& request);
+  // Counts the attempt that ran on the call's slot, removes the transfer
+  // (aborting it if it is still running) and returns the slot to the pool.
+  void EndAttempt(Call* call, absl::Time now);
+  // Ends the call with a gateway-side error, keeping attempts and latency.
+  void Fail(Call* call, TransportError error, absl::string_view detail);
+  // Runs the callback and forgets the call.
+  void Complete(Call* call);
+
+  const CurlUpstreamOptions options_;
+  const Clock& clock_;
+  const std::shared_ptr<SharedLimits> shared_;
+  const size_t index_;
+  const RetryPolicy policy_;
+  // Declared before the pool so that the easy handles are cleaned up
+  // before the multi handle.
+  const std::unique_ptr<CurlEventLoop> loop_;
+
+  // std::mutex rather than absl::Mutex: the system's abseil is not built
+  // with ThreadSanitizer, which then cannot see absl::Mutex's ordering and
+  // would drown real reports in false ones; pthread mutexes it intercepts.
+  // Held only for queue pushes/swaps and counter updates.
+  mutable std::mutex mu_;
+  std::condition_variable idle_cv_;  // signalled when in_flight_ drops to 0
+  std::vector<std::shared_ptr<Call>> start_queue_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<Call>> cancel_queue_ ABSL_GUARDED_BY(mu_);
+  size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<size_t> load_{0};  // in_flight_, readable without the lock
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+
+  std::atomic<uint64_t> connections_opened_{0};
+  std::atomic<uint64_t> transfers_{0};
+  std::atomic<uint64_t> retries_{0};
+
+  // Loop thread only.
+  EasyPool pool_;
+  bool host_limit_decided_ = false;
+  absl::BitGen gen_;
+  absl::flat_hash_map<Call*, std::shared_ptr<Call>> calls_;
+  std::priority_queue<Timer, std::vector<Timer>, TimerLater> timers_;
+  std::vector<std::shared_ptr<Call>> starts_;   // swapped with start_queue_
+  std::vector<std::shared_ptr<Call>> cancels_;  // swapped with cancel_queue_
+  std::string header_line_;                     // scratch for BuildHeaders
+};
+
+}  // namespace upstream_internal
+}  // namespace usergateway
+
+#endif  // USERGATEWAY_GATEWAY_UPSTREAM_ATTEMPT_SCHEDULER_H_

@@ -1,0 +1,120 @@
+// One HTTP attempt on a libcurl easy handle: the options every handle gets
+// once (TLS verification, no redirects, small buffers, the callbacks), the
+// ones each attempt sets (URL, body, headers, timeout, HTTP version), and
+// the callbacks that collect the response into an AttemptSink.
+//
+// Example (the attempt scheduler, on the loop thread):
+//
+//   std::unique_ptr<EasySlot> slot = pool.Acquire();
+//   sink.BeginAttempt(&result);
+//   if (!BuildHeaders(request, slot->headers, &scratch)) ...;
+//   CURLcode rc = SetAttemptOptions(*slot, request, timeout, multiplex,
+//                                   &sink, call);
+//   ... loop.Add(slot->easy.get()) ... the transfer runs ...
+//   pool.Release(std::move(slot));
+//
+// Not thread-safe: a pool and its handles belong to one loop thread.
+#ifndef USERGATEWAY_GATEWAY_UPSTREAM_EASY_TRANSFER_H_
+#define USERGATEWAY_GATEWAY_UPSTREAM_EASY_TRANSFER_H_
+
+#include <curl/curl.h>
+#include <simdjson.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "gateway/upstream/curl_handles.h"
+#include "gateway/upstream/upstream_options.h"
+#include "gateway/upstream/upstream_types.h"
+
+namespace usergateway {
+namespace upstream_internal {
+
+// The response parser reads the body in place; simdjson needs this many
+// readable bytes past its end.
+inline constexpr size_t kBodyPadding = simdjson::SIMDJSON_PADDING;
+
+// What the callbacks of one attempt write to. Owned by the call; must
+// outlive the attempt's transfer.
+struct AttemptSink {
+  explicit AttemptSink(size_t max_body) : max_body(max_body) {}
+
+  // Points the sink at `result` (its body and content_type receive the
+  // response) and forgets the previous attempt's headers and flags.
+  void BeginAttempt(UpstreamResult* result);
+
+  // Largest body accepted; beyond it the transfer is refused.
+  const size_t max_body;
+  UpstreamResult* result = nullptr;
+  // The final response's Retry-After, as received.
+  std::string retry_after_raw;
+  // CURLOPT_PREREQFUNCTION ran: the connection (TCP and TLS) is up or was
+  // reused, so a timeout from now on is not a connect failure.
+  bool connected = false;
+  // The body cap made a callback refuse the response.
+  bool body_cap_hit = false;
+};
+
+// One pooled easy handle with what must live as long as its transfer.
+struct EasySlot {
+  CurlEasy easy;
+  CurlSlist headers;
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+// Easy handles kept for reuse, configured once with the options that never
+// change (ConfigureEasy). Loop thread only.
+class EasyPool {
+ public:
+  explicit EasyPool(const CurlUpstreamOptions& options);
+
+  // A configured handle, reused when one is idle. Null when libcurl could
+  // not create or configure one.
+  std::unique_ptr<EasySlot> Acquire();
+  // Keeps `slot` for reuse (up to a limit) or cleans it up. Its transfer
+  // must have been removed from the multi handle.
+  void Release(std::unique_ptr<EasySlot> slot);
+  // Cleans up every idle handle (on the thread that used them).
+  void Clear() { idle_.clear(); }
+
+ private:
+  bool ConfigureEasy(EasySlot& slot) const;
+
+  const bool allow_insecure_http_;
+  const std::string ca_bundle_;
+  const absl::Duration connect_timeout_;
+  std::vector<std::unique_ptr<EasySlot>> idle_;
+};
+
+// Returns "" when `request` may be sent, else a secret-free reason: a
+// scheme other than https:// (or http:// when allowed), or a header name or
+// value that would inject headers (CR, LF, NUL; names also colon and
+// whitespace).
+std::string CheckRequest(const UpstreamRequest& request,
+                         bool allow_insecure_http);
+
+// Fills `headers` with `request`'s headers as libcurl wants them (an empty
+// value as "Name;"), plus "Expect:" to suppress 100-continue. `scratch` is a
+// reusable line buffer. Returns false when libcurl ran out of memory.
+bool BuildHeaders(const UpstreamRequest& request, CurlSlist& headers,
+                  std::string* scratch);
+
+// Sets the per-attempt options of `slot`: URL, HTTP version (h2 with
+// PIPEWAIT when `multiplex`, else HTTP/1.1), body, `slot.headers`, the
+// timeout (at least 1 ms), the callbacks' `sink` and `owner` as
+// CURLINFO_PRIVATE. `request` and `sink` must outlive the transfer.
+// Returns the first libcurl error, or CURLE_OK.
+CURLcode SetAttemptOptions(EasySlot& slot, const UpstreamRequest& request,
+                           absl::Duration timeout, bool multiplex,
+                           AttemptSink* sink, void* owner);
+
+// Makes sure `body` can be parsed in place (kBodyPadding spare bytes).
+void EnsurePadding(std::string& body);
+
+}  // namespace upstream_internal
+}  // namespace usergateway
+
+#endif  // USERGATEWAY_GATEWAY_UPSTREAM_EASY_TRANSFER_H_
