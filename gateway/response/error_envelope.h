@@ -24,10 +24,6 @@
 
 namespace usergateway {
 
-// The longest BadRequest field path taken from an upstream envelope (the
-// status builder cuts longer paths to this size).
-inline constexpr size_t kMaxFieldPathBytes = 128;
-
 // Caps on how many `errors` and `field_errors` entries are kept.
 inline constexpr size_t kMaxEnvelopeEntries = 32;
 

@@ -8,7 +8,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gateway/common/field_violation.h"
-#include "gateway/response/error_envelope.h"
 #include "gateway/response/message_sanitizer.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"

@@ -27,6 +27,7 @@
 #ifndef USERGATEWAY_GATEWAY_RESPONSE_STATUS_DETAILS_H_
 #define USERGATEWAY_GATEWAY_RESPONSE_STATUS_DETAILS_H_
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <utility>
@@ -42,6 +43,10 @@ namespace usergateway {
 
 // ErrorInfo.domain of every status this gateway makes.
 inline constexpr absl::string_view kErrorDomain = "usergateway.v1";
+
+// The longest BadRequest field path: BuildStatus cuts longer ones (an
+// upstream envelope may name fields of any length).
+inline constexpr size_t kMaxFieldPathBytes = 128;
 
 // The RetryInfo delay for gateway overload/draining when none is known.
 inline constexpr absl::Duration kDefaultOverloadRetryDelay = absl::Seconds(1);
