@@ -14,6 +14,11 @@
 namespace usergateway {
 namespace {
 
+// After the drain grace: how long the loops get to deliver the
+// GATEWAY_DRAINING answers, and gRPC to flush them before it cancels.
+constexpr absl::Duration kAbortWait = absl::Seconds(2);
+constexpr absl::Duration kShutdownFlush = absl::Seconds(1);
+
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::optional<std::string> bytes = ReadFileToString(path);
   if (!bytes.has_value()) {
@@ -106,10 +111,21 @@ void GatewayServer::Drain() {
   // calls that still arrive during the delay are served.
   server_->GetHealthCheckService()->SetServingStatus(false);
   absl::SleepFor(config_.drain_delay);
-  // Refuse new calls; in-flight ones get the grace period, then gRPC
-  // cancels them (which aborts their upstream transfers).
-  server_->Shutdown(absl::ToChronoTime(absl::Now() + config_.drain_grace));
+  // From here the gateway answers new calls itself, UNAVAILABLE with
+  // GATEWAY_DRAINING and RetryInfo (the upstream client refuses them), so
+  // that callers learn why and retry elsewhere; gRPC still accepts them.
   upstream_->Drain();
+  if (!upstream_->WaitIdle(absl::Now() + config_.drain_grace)) {
+    // Grace is over: the gateway, not gRPC, ends what is left, with the
+    // same answer, and aborts the upstream transfers.
+    upstream_->AbortInFlight(
+        "the gateway's drain grace period ended before the upstream "
+        "answered");
+    upstream_->WaitIdle(absl::Now() + kAbortWait);
+  }
+  // Only now does gRPC stop accepting calls; the short deadline lets the
+  // answers just given reach their callers.
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + kShutdownFlush));
   server_->Wait();
 }
 

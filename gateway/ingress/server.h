@@ -43,8 +43,10 @@ class GatewayServer {
   int port() const { return port_; }
 
   // Graceful stop: health NOT_SERVING; keep serving for drain_delay; then
-  // refuse new calls and give in-flight ones drain_grace to finish (the
-  // rest are cancelled, upstream transfers aborted). Blocks until stopped.
+  // answer new calls UNAVAILABLE (GATEWAY_DRAINING, RetryInfo) and give
+  // in-flight ones drain_grace to finish; the rest get the same answer
+  // (their upstream transfers aborted). Then gRPC stops accepting calls.
+  // Blocks until stopped.
   void Drain();
 
   // Upstream client counters (connections, transfers, retries).

@@ -16,6 +16,9 @@ namespace {
 constexpr absl::string_view kShutdownDetail = "gateway shutting down";
 constexpr absl::string_view kCancelDetail = "cancelled by the caller";
 
+// How late an attempt's guard timer fires after libcurl's own timeout.
+constexpr int64_t kGuardSlackMs = 5;
+
 enum class Phase {
   kQueued,        // accepted by Start, not yet seen by the loop
   kTransferring,  // an easy handle is in the multi handle
@@ -46,6 +49,47 @@ void SetError(UpstreamResult& result, TransportError error,
   result.retry_after.reset();
 }
 
+// Replaces libcurl's text, for the failures that the gateway itself caused,
+// with one that names the setting involved.
+void DescribeFailure(const CurlFailure& failure,
+                     const CurlUpstreamOptions& options,
+                     UpstreamResult* result) {
+  switch (result->error) {
+    case TransportError::kResponseTooLarge:
+      result->error_detail =
+          absl::StrCat("upstream response body larger than ",
+                       options.max_response_bytes,
+                       " bytes (--max_response_bytes)");
+      break;
+    case TransportError::kResponseHeadersTooLarge:
+      result->error_detail =
+          failure.header_cap_hit
+              ? absl::StrCat("upstream response headers larger than ",
+                             options.max_response_header_bytes,
+                             " bytes (--max_response_header_bytes)")
+              : absl::StrCat("upstream response headers larger than "
+                             "libcurl accepts: ",
+                             result->error_detail);
+      break;
+    case TransportError::kResponseBudgetExhausted:
+      result->error_detail = absl::StrCat(
+          "the response bodies of all calls in flight would pass ",
+          options.response_buffer_budget_bytes,
+          " bytes (--response_buffer_budget_bytes)");
+      break;
+    case TransportError::kConnectionReset:
+      if (failure.resend_refused) {
+        result->error_detail =
+            "a reused upstream connection closed before responding (the "
+            "request is retried only within --max_attempts and the retry "
+            "budget)";
+      }
+      break;
+    default:
+      break;
+  }
+}
+
 }  // namespace
 
 // The state of one call, and the handle returned by Start. The atomics may
@@ -54,8 +98,11 @@ void SetError(UpstreamResult& result, TransportError error,
 class Call final : public UpstreamCall,
                    public std::enable_shared_from_this<Call> {
  public:
-  Call(std::weak_ptr<AttemptScheduler> scheduler, size_t max_body)
-      : sink(max_body), scheduler_(std::move(scheduler)) {}
+  Call(std::weak_ptr<AttemptScheduler> scheduler,
+       const CurlUpstreamOptions& options, ResponseBudget* response_budget)
+      : sink(options.max_response_bytes, options.max_response_header_bytes,
+             response_budget),
+        scheduler_(std::move(scheduler)) {}
 
   void Cancel() override {
     if (finished.load(std::memory_order_acquire)) return;
@@ -76,7 +123,13 @@ class Call final : public UpstreamCall,
   AttemptSink sink;                // what the attempt's callbacks write
   std::unique_ptr<EasySlot> slot;  // set while transferring
   absl::Time attempt_start;
-  absl::Duration attempt_budget;
+  // The current attempt: its serial (unique on the loop; matches Timer's
+  // guard),
+  // its time limit as given to libcurl, and whether that limit is the
+  // call's deadline (rather than a shorter per-attempt timeout).
+  uint64_t attempt_serial = 0;
+  int64_t attempt_timeout_ms = 0;
+  bool limit_is_call_deadline = true;
 
  private:
   const std::weak_ptr<AttemptScheduler> scheduler_;
@@ -123,8 +176,8 @@ void AttemptScheduler::Stop() {
 std::shared_ptr<UpstreamCall> AttemptScheduler::Start(UpstreamRequest request,
                                                       UpstreamCallback done) {
   const absl::Time now = clock_.Now();
-  auto call = std::make_shared<Call>(weak_from_this(),
-                                     options_.max_response_bytes);
+  auto call = std::make_shared<Call>(weak_from_this(), options_,
+                                     &shared_->response_budget);
   call->deadline = std::min(request.deadline - options_.deadline_margin,
                             now + options_.timeout_cap);
   call->request = std::move(request);
@@ -180,6 +233,17 @@ void AttemptScheduler::Drain() {
   draining_ = true;
 }
 
+void AttemptScheduler::AbortInFlight(std::string detail) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;  // the loop cancels everything itself
+    draining_ = true;
+    abort_requested_ = true;
+    abort_detail_ = std::move(detail);
+  }
+  loop_->Wake();
+}
+
 bool AttemptScheduler::WaitIdle(absl::Time deadline) {
   std::unique_lock<std::mutex> lock(mu_);
   auto idle = [this] { return in_flight_ == 0; };
@@ -202,11 +266,13 @@ CurlUpstreamStats AttemptScheduler::Stats() const {
 }
 
 void AttemptScheduler::OnTurn() {
+  bool abort = false;
   {
     // Swapping keeps both vectors' capacity: no allocation once warm.
     std::lock_guard<std::mutex> lock(mu_);
     starts_.swap(start_queue_);
     cancels_.swap(cancel_queue_);
+    abort = abort_requested_;
   }
   for (std::shared_ptr<Call>& call : starts_) {
     Call* raw = call.get();
@@ -217,7 +283,27 @@ void AttemptScheduler::OnTurn() {
   starts_.clear();
   for (std::shared_ptr<Call>& call : cancels_) CancelCall(call.get());
   cancels_.clear();
+  if (abort) AbortAll();
   FireTimers(clock_.Now());
+}
+
+void AttemptScheduler::AbortAll() {
+  std::string detail;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    abort_requested_ = false;
+    detail = abort_detail_;
+  }
+  std::vector<std::shared_ptr<Call>> all;
+  all.reserve(calls_.size());
+  for (const auto& entry : calls_) all.push_back(entry.second);
+  const absl::Time now = clock_.Now();
+  for (const std::shared_ptr<Call>& call : all) {
+    if (call->phase == Phase::kTransferring) EndAttempt(call.get(), now);
+    if (call->phase != Phase::kDone) {
+      Fail(call.get(), TransportError::kDraining, detail);
+    }
+  }
 }
 
 absl::Duration AttemptScheduler::TimeUntilNextTimer() {
@@ -235,10 +321,20 @@ void AttemptScheduler::DecideHostLimit(const UpstreamRequest& request) {
 
 void AttemptScheduler::FireTimers(absl::Time now) {
   while (!timers_.empty() && timers_.top().due <= now) {
-    std::shared_ptr<Call> call = timers_.top().call;
+    const Timer timer = timers_.top();
     timers_.pop();
-    // A call cancelled during its backoff is already done; skip it.
-    if (call->phase == Phase::kBackoff) StartAttempt(call.get());
+    if (timer.attempt_serial == 0) {
+      // A call cancelled during its backoff is already done; skip it.
+      if (timer.call->phase == Phase::kBackoff) StartAttempt(timer.call.get());
+      continue;
+    }
+    // A guard: the call may be long gone (and its address reused), but
+    // serials are never reused.
+    auto it = calls_.find(timer.guarded);
+    if (it != calls_.end() && it->second->phase == Phase::kTransferring &&
+        it->second->attempt_serial == timer.attempt_serial) {
+      TimeOutAttempt(it->second.get(), now);
+    }
   }
 }
 
@@ -248,8 +344,8 @@ void AttemptScheduler::StartAttempt(Call* call) {
     return;
   }
   const absl::Time now = clock_.Now();
-  const absl::Duration budget = call->deadline - now;
-  if (budget <= absl::ZeroDuration()) {
+  const absl::Duration remaining = call->deadline - now;
+  if (remaining <= absl::ZeroDuration()) {
     if (call->result.attempts == 0) {
       SetError(call->result, TransportError::kDeadlineExceeded,
                "deadline passed before the upstream request was sent");
@@ -296,8 +392,19 @@ void AttemptScheduler::StartAttempt(Call* call) {
   const bool multiplex =
       options_.http2 &&
       absl::StartsWithIgnoreCase(call->request.url, "https://");
-  const CURLcode rc = SetAttemptOptions(*slot, call->request, budget,
-                                        multiplex, &call->sink, call);
+  // The attempt's limit: the call's remaining time, or the per-attempt
+  // timeout when that is shorter.
+  const bool limit_is_call_deadline =
+      options_.attempt_timeout <= absl::ZeroDuration() ||
+      options_.attempt_timeout >= remaining;
+  const absl::Duration budget =
+      limit_is_call_deadline ? remaining : options_.attempt_timeout;
+  // CURLOPT_TIMEOUT_MS 0 would mean "no timeout": never pass less than 1.
+  const int64_t timeout_ms =
+      std::max<int64_t>(1, absl::ToInt64Milliseconds(budget));
+  const CURLcode rc =
+      SetAttemptOptions(*slot, call->request, absl::Milliseconds(timeout_ms),
+                        multiplex, &call->sink, call);
   if (rc != CURLE_OK) {
     pool_.Release(std::move(slot));
     Fail(call, TransportError::kInternal,
@@ -316,7 +423,32 @@ void AttemptScheduler::StartAttempt(Call* call) {
   call->slot = std::move(slot);
   call->phase = Phase::kTransferring;
   call->attempt_start = now;
-  call->attempt_budget = budget;
+  call->attempt_serial = ++attempt_serials_;
+  call->attempt_timeout_ms = timeout_ms;
+  call->limit_is_call_deadline = limit_is_call_deadline;
+  // libcurl enforces the limit once the transfer has a connection; the
+  // guard ends it when it is still waiting for one. A few milliseconds
+  // late, so that libcurl's own timeout (and its message) normally wins.
+  timers_.push(Timer{now + absl::Milliseconds(timeout_ms + kGuardSlackMs),
+                     nullptr, call, call->attempt_serial});
+}
+
+void AttemptScheduler::TimeOutAttempt(Call* call, absl::Time now) {
+  EndAttempt(call, now);
+  UpstreamResult& result = call->result;
+  SetError(result,
+           call->limit_is_call_deadline ? TransportError::kDeadlineExceeded
+                                        : TransportError::kAttemptTimeout,
+           call->sink.connected
+               ? absl::StrCat("no response from the upstream within ",
+                              call->attempt_timeout_ms, " ms")
+               : absl::StrCat("no upstream connection became available "
+                              "within ",
+                              call->attempt_timeout_ms,
+                              " ms (every connection allowed to the host "
+                              "is busy; see --max_host_connections)"));
+  EnsurePadding(result.body);
+  RetryOrComplete(call, now);
 }
 
 void AttemptScheduler::EndAttempt(Call* call, absl::Time now) {
@@ -344,9 +476,18 @@ void AttemptScheduler::OnTransferDone(CURL* easy, CURLcode code) {
   long status = 0;  // NOLINT(runtime/int): libcurl's type
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   result.http_status = static_cast<int>(status);
+  CurlFailure failure;
   if (code != CURLE_OK) {
     const char* errbuf = call->slot->errbuf;
     result.error_detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(code);
+    failure.code = code;
+    failure.error_text = result.error_detail;
+    curl_off_t total_us = 0;
+    curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total_us);
+    // libcurl fails a transfer once its time left is negative: at or past
+    // the limit, measured in whole milliseconds.
+    failure.attempt_time_used =
+        total_us / 1000 + 1 >= call->attempt_timeout_ms;
   }
   EndAttempt(call, now);
 
@@ -356,26 +497,25 @@ void AttemptScheduler::OnTransferDone(CURL* easy, CURLcode code) {
   if (code == CURLE_OK) {
     result.error = TransportError::kNone;
   } else {
-    CurlFailure failure;
-    failure.code = code;
-    failure.connected = call->sink.connected;
-    // The attempt's timeout was the call's remaining budget; when that was
-    // no longer than the connect timeout, any timeout is the deadline's.
-    failure.deadline_reached =
-        now >= call->deadline ||
-        call->attempt_budget <= options_.connect_timeout;
-    failure.body_cap_hit = call->sink.body_cap_hit;
+    const AttemptSink& sink = call->sink;
+    failure.connected = sink.connected;
+    failure.limit_is_call_deadline = call->limit_is_call_deadline;
+    failure.body_cap_hit = sink.body_cap_hit;
+    failure.header_cap_hit = sink.header_cap_hit;
+    failure.budget_refused = sink.budget_refused;
+    failure.resend_refused = sink.resend_refused;
+    failure.status_line_seen = sink.status_line_seen;
     result.error = ClassifyCurlFailure(failure);
-    if (result.error == TransportError::kResponseTooLarge) {
-      result.error_detail =
-          absl::StrCat("upstream response body larger than ",
-                       options_.max_response_bytes, " bytes");
-    }
+    DescribeFailure(failure, options_, &result);
     // A partial body must not be mistaken for a response.
     result.body.clear();
   }
   EnsurePadding(result.body);
+  RetryOrComplete(call, now);
+}
 
+void AttemptScheduler::RetryOrComplete(Call* call, absl::Time now) {
+  UpstreamResult& result = call->result;
   std::optional<absl::Duration> wait =
       policy_.NextDelay(result, result.attempts, now, call->deadline, gen_);
   if (wait.has_value() &&
@@ -383,7 +523,7 @@ void AttemptScheduler::OnTransferDone(CURL* easy, CURLcode code) {
       shared_->budget.TryConsume()) {
     retries_.fetch_add(1, std::memory_order_relaxed);
     call->phase = Phase::kBackoff;
-    timers_.push(Timer{now + *wait, call->shared_from_this()});
+    timers_.push(Timer{now + *wait, call->shared_from_this(), nullptr, 0});
     return;
   }
   Complete(call);
@@ -433,6 +573,9 @@ void AttemptScheduler::Complete(Call* call) {
   // Whatever the callback captured dies here, before the call stops counting
   // as in flight (WaitIdle's promise).
   done = nullptr;
+  // The body was freed with the result: its bytes go back to the budget.
+  shared_->response_budget.Release(call->sink.budget_held);
+  call->sink.budget_held = 0;
   std::lock_guard<std::mutex> lock(mu_);
   if (--in_flight_ == 0) idle_cv_.notify_all();
 }

@@ -36,6 +36,7 @@
 #include "gateway/common/clock.h"
 #include "gateway/upstream/easy_transfer.h"
 #include "gateway/upstream/event_loop.h"
+#include "gateway/upstream/response_budget.h"
 #include "gateway/upstream/retry_budget.h"
 #include "gateway/upstream/retry_policy.h"
 #include "gateway/upstream/upstream_client.h"
@@ -46,12 +47,14 @@ namespace usergateway {
 namespace upstream_internal {
 
 // What the loops of one client share: the admission count behind
-// max_in_flight and the retry budget. Thread-safe (lock-free).
+// max_in_flight, the retry budget and the response-buffer budget.
+// Thread-safe (lock-free).
 class SharedLimits {
  public:
   explicit SharedLimits(const CurlUpstreamOptions& options)
       : max_in_flight(options.max_in_flight),
-        budget(options.retry_budget_ratio, options.retry_budget_burst) {}
+        budget(options.retry_budget_ratio, options.retry_budget_burst),
+        response_budget(options.response_buffer_budget_bytes) {}
 
   // Counts one more call in flight unless max_in_flight already are.
   bool TryAdmit();
@@ -59,6 +62,7 @@ class SharedLimits {
 
   const size_t max_in_flight;
   RetryBudget budget;
+  ResponseBudget response_budget;
 
  private:
   std::atomic<size_t> in_flight_{0};
@@ -90,6 +94,11 @@ class AttemptScheduler final
   // Queues a cancellation for the loop (Call::Cancel).
   void EnqueueCancel(std::shared_ptr<Call> call);
   void Drain();
+  // Ends every call in flight (queued, transferring or in backoff) with
+  // kDraining and `detail`, on the loop thread, soon after this returns.
+  // For the end of a drain's grace period; new calls are refused by
+  // Drain() already.
+  void AbortInFlight(std::string detail);
   bool WaitIdle(absl::Time deadline);
   CurlUpstreamStats Stats() const;
   // Makes the loop look at its timers now (after a simulated clock jumped).
@@ -106,9 +115,17 @@ class AttemptScheduler final
   void OnStop() override;
 
  private:
+  // A backoff's end (`call` set, attempt_serial 0), or the guard of one
+  // attempt (`guarded` and its serial): libcurl never times out a transfer
+  // still waiting for a connection (its timeout starts once one is
+  // assigned), so the scheduler ends an attempt that outlives its limit
+  // itself. A guard holds no reference: a finished call is freed at once
+  // and its guard, found stale by serial, is dropped when due.
   struct Timer {
     absl::Time due;
     std::shared_ptr<Call> call;
+    Call* guarded = nullptr;
+    uint64_t attempt_serial = 0;
   };
   struct TimerLater {
     bool operator()(const Timer& a, const Timer& b) const {
@@ -125,6 +142,13 @@ class AttemptScheduler final
   // Counts the attempt that ran on the call's slot, removes the transfer
   // (aborting it if it is still running) and returns the slot to the pool.
   void EndAttempt(Call* call, absl::Time now);
+  // The attempt's guard timer fired while it was still transferring.
+  void TimeOutAttempt(Call* call, absl::Time now);
+  // After an attempt ended with `call->result` filled in: schedules a retry
+  // when the policy, the call and the budget allow, else completes.
+  void RetryOrComplete(Call* call, absl::Time now);
+  // Fails every call in flight with kDraining (AbortInFlight).
+  void AbortAll();
   // Ends the call with a gateway-side error, keeping attempts and latency.
   void Fail(Call* call, TransportError error, absl::string_view detail);
   // Runs the callback and forgets the call.
@@ -150,6 +174,8 @@ class AttemptScheduler final
   size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<size_t> load_{0};  // in_flight_, readable without the lock
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  bool abort_requested_ ABSL_GUARDED_BY(mu_) = false;
+  std::string abort_detail_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 
   std::atomic<uint64_t> connections_opened_{0};
@@ -159,6 +185,7 @@ class AttemptScheduler final
   // Loop thread only.
   EasyPool pool_;
   bool host_limit_decided_ = false;
+  uint64_t attempt_serials_ = 0;  // the last attempt serial handed out
   absl::BitGen gen_;
   absl::flat_hash_map<Call*, std::shared_ptr<Call>> calls_;
   std::priority_queue<Timer, std::vector<Timer>, TimerLater> timers_;

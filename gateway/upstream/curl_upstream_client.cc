@@ -68,6 +68,10 @@ void CurlUpstreamClient::Drain() {
   for (const auto& loop : loops_) loop->Drain();
 }
 
+void CurlUpstreamClient::AbortInFlight(absl::string_view detail) {
+  for (const auto& loop : loops_) loop->AbortInFlight(std::string(detail));
+}
+
 bool CurlUpstreamClient::WaitIdle(absl::Time deadline) {
   bool idle = true;
   for (const auto& loop : loops_) idle = loop->WaitIdle(deadline) && idle;

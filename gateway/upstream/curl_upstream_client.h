@@ -84,6 +84,12 @@ class CurlUpstreamClient final : public UpstreamClient {
   // Stops accepting calls (Start -> kDraining); calls in flight continue.
   void Drain();
 
+  // Also stops accepting calls, and ends every call in flight (queued,
+  // transferring, or waiting to retry) with kDraining and `detail`: the end
+  // of a drain's grace period. Returns at once; the callbacks run on the
+  // loops soon after (WaitIdle waits for them).
+  void AbortInFlight(absl::string_view detail);
+
   // Blocks until no call is in flight or `deadline` passes. Returns true when
   // idle. For SIGTERM handling; do not call from a callback.
   bool WaitIdle(absl::Time deadline);

@@ -37,6 +37,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/base/thread_annotations.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -84,6 +85,11 @@ struct Reply {
   bool content_length = true;
   // Read the request, then close the connection without a byte of reply.
   bool close_without_reply = false;
+  // When set: after the delay, send exactly these bytes instead of a
+  // reply built from the fields above, wait `raw_hold` (or until the client
+  // closes), then close the connection.
+  std::string raw;
+  absl::Duration raw_hold = absl::ZeroDuration();
 };
 
 // A small HTTP/1.1 server on 127.0.0.1 and an ephemeral port, written with
@@ -264,6 +270,12 @@ class LoopbackServer {
             return;
           }
         }
+      }
+      if (!reply.raw.empty()) {
+        if (SendAll(fd, reply.raw) && reply.raw_hold > absl::ZeroDuration()) {
+          WaitReadable(fd, reply.raw_hold);
+        }
+        return;
       }
       std::string response =
           absl::StrCat("HTTP/1.1 ", reply.status, " Test\r\n");
@@ -791,6 +803,286 @@ TEST(CurlUpstreamClientTest, ConnectionClosedWithoutReplyIsRetriedReset) {
   ExpectNoSecret(result);
 }
 
+// A reused keep-alive connection that dies before a response byte makes
+// libcurl re-send the request on a new connection, on its own, up to five
+// times per transfer. Each request on the wire must be an attempt the
+// gateway counts (CURLOPT_PREREQFUNCTION refuses the re-send).
+TEST(CurlUpstreamClientTest, ReusedConnectionDyingIsOneAttemptNotHiddenResends) {
+  for (const int max_attempts : {1, 3}) {
+    SCOPED_TRACE(absl::StrCat("max_attempts=", max_attempts));
+    LoopbackServer server([](const ReceivedRequest&, int index) {
+      if (index == 0) return Ok();
+      Reply hang_up;
+      hang_up.close_without_reply = true;
+      return hang_up;
+    });
+    CurlUpstreamOptions options = TestOptions();
+    options.loops = 1;
+    options.max_attempts = max_attempts;
+    auto client = MakeClient(options);
+    ASSERT_EQ(RunCall(*client, MakeRequest(server.Url())).http_status, 200);
+    UpstreamResult result = RunCall(*client, MakeRequest(server.Url()));
+    EXPECT_EQ(result.error, TransportError::kConnectionReset)
+        << TransportErrorName(result.error) << " " << result.error_detail;
+    EXPECT_EQ(result.attempts, max_attempts);
+    // The warm-up, then one PUT per attempt: nothing hidden.
+    EXPECT_EQ(server.requests().size(), 1u + max_attempts);
+  }
+}
+
+TEST(CurlUpstreamClientTest, UnreliableConnectionsStayWithinTheRetryBudget) {
+  LoopbackServer server([](const ReceivedRequest&, int index) {
+    if (index < 8) return Ok();
+    Reply hang_up;
+    hang_up.close_without_reply = true;
+    return hang_up;
+  });
+  CurlUpstreamOptions options = TestOptions();
+  options.retry_budget_burst = 2;
+  options.retry_budget_ratio = 0.1;
+  auto client = MakeClient(options);
+  {
+    // Warm several keep-alive connections.
+    Results warm;
+    for (int i = 0; i < 8; ++i) {
+      client->Start(MakeRequest(server.Url()), warm.Callback());
+    }
+    ASSERT_TRUE(warm.WaitFor(8));
+  }
+  constexpr int kCalls = 20;
+  Results results;
+  for (int i = 0; i < kCalls; ++i) {
+    client->Start(MakeRequest(server.Url()), results.Callback());
+  }
+  ASSERT_TRUE(results.WaitFor(kCalls));
+  for (const UpstreamResult& r : results.All()) {
+    EXPECT_EQ(r.error, TransportError::kConnectionReset);
+  }
+  // 20 first attempts plus at most burst + ratio * calls retries (the 8
+  // warm-up calls earned 0.8 more).
+  const size_t puts = server.requests().size() - 8;
+  EXPECT_LE(puts, kCalls + 2 + 2 + 1u);
+  EXPECT_GE(puts, static_cast<size_t>(kCalls));
+}
+
+TEST(CurlUpstreamClientTest, ReplyThatIsNotHttpIsAProtocolErrorNotRetried) {
+  Reply garbage;
+  garbage.raw = "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n";
+  LoopbackServer server(Always(garbage));
+  auto client = MakeClient();
+  UpstreamResult result = RunCall(*client, MakeRequest(server.Url()));
+  EXPECT_EQ(result.error, TransportError::kProtocol)
+      << TransportErrorName(result.error) << " " << result.error_detail;
+  EXPECT_EQ(result.attempts, 1);
+  EXPECT_EQ(server.requests().size(), 1u);
+}
+
+TEST(CurlUpstreamClientTest, BrokenChunkedBodyIsAProtocolErrorNotRetried) {
+  Reply broken;
+  broken.raw =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n5\r\n{\"id\"\r\nZZ\r\n";
+  LoopbackServer server(Always(broken));
+  auto client = MakeClient();
+  UpstreamResult result = RunCall(*client, MakeRequest(server.Url()));
+  EXPECT_EQ(result.error, TransportError::kProtocol)
+      << TransportErrorName(result.error) << " " << result.error_detail;
+  EXPECT_EQ(result.attempts, 1);
+  EXPECT_EQ(server.requests().size(), 1u);
+  EXPECT_TRUE(result.body.empty());
+}
+
+std::string ReplyWithHeaderBytes(size_t line_bytes, size_t lines) {
+  std::string reply = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n";
+  for (size_t i = 0; i < lines; ++i) {
+    absl::StrAppend(&reply, "X-Pad-", i, ": ", std::string(line_bytes, 'p'),
+                    "\r\n");
+  }
+  absl::StrAppend(&reply, "Content-Length: ", strlen(kUserJson), "\r\n\r\n",
+                  kUserJson);
+  return reply;
+}
+
+TEST(CurlUpstreamClientTest, ResponseHeadersOverTheCapAreRefusedNotRetried) {
+  struct Case {
+    size_t cap;
+    size_t line_bytes;
+    size_t lines;
+    bool ok;
+  };
+  const Case cases[] = {
+      {60 * 1024, 1000, 40, true},        // 40 KB: under the default
+      {60 * 1024, 1000, 70, false},       // 70 KB in many lines
+      {60 * 1024, 120 * 1024, 1, false},  // one line past libcurl's 100 KiB
+      {8 * 1024, 1000, 10, false},        // a configured smaller cap
+      {512 * 1024, 1000, 400, false},     // past libcurl's own 300 KB
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(absl::StrCat(c.cap, " ", c.line_bytes, "x", c.lines));
+    Reply reply;
+    reply.raw = ReplyWithHeaderBytes(c.line_bytes, c.lines);
+    LoopbackServer server(Always(reply));
+    CurlUpstreamOptions options = TestOptions();
+    options.max_response_header_bytes = c.cap;
+    auto client = MakeClient(options);
+    UpstreamResult result = RunCall(*client, MakeRequest(server.Url()));
+    if (c.ok) {
+      EXPECT_EQ(result.error, TransportError::kNone) << result.error_detail;
+      EXPECT_EQ(result.http_status, 200);
+      continue;
+    }
+    EXPECT_EQ(result.error, TransportError::kResponseHeadersTooLarge)
+        << TransportErrorName(result.error) << " " << result.error_detail;
+    EXPECT_EQ(result.attempts, 1);
+    EXPECT_EQ(server.requests().size(), 1u);
+  }
+}
+
+TEST(CurlUpstreamClientTest, ResponseBufferBudgetIsGivenBackByEachCall) {
+  const std::string big = absl::StrCat(R"({"id":7,"pad":")",
+                                       std::string(20000, 'x'), R"("})");
+  LoopbackServer server(Always(Ok(big)));
+  CurlUpstreamOptions options = TestOptions();
+  options.max_response_bytes = 30 * 1024;
+  options.response_buffer_budget_bytes = 30 * 1024;  // one body at a time
+  auto client = MakeClient(options);
+  for (int i = 0; i < 50; ++i) {
+    UpstreamResult ok = RunCall(*client, MakeRequest(server.Url()));
+    ASSERT_EQ(ok.http_status, 200) << i << " " << ok.error_detail;
+  }
+}
+
+TEST(CurlUpstreamClientTest, ResponseBufferBudgetIsOneForAllLoops) {
+  // The first call announces a 20,000-byte body and stalls after 100 bytes:
+  // its buffer is reserved in full while it waits.
+  Reply stalled;
+  stalled.raw = absl::StrCat("HTTP/1.1 200 OK\r\nContent-Length: 20000\r\n\r\n",
+                             std::string(100, ' '));
+  stalled.raw_hold = absl::Seconds(20);
+  const std::string big = absl::StrCat(R"({"id":7,"pad":")",
+                                       std::string(20000, 'x'), R"("})");
+  LoopbackServer server([&](const ReceivedRequest& request, int) {
+    return absl::StrContains(request.target, "stall") ? stalled : Ok(big);
+  });
+  CurlUpstreamOptions options = TestOptions();  // two loops
+  options.max_response_bytes = 30 * 1024;
+  options.response_buffer_budget_bytes = 30 * 1024;
+  options.max_attempts = 1;
+  auto client = MakeClient(options);
+  Results held;
+  std::shared_ptr<UpstreamCall> call =
+      client->Start(MakeRequest(server.Url() + "?stall"), held.Callback());
+  ASSERT_TRUE(server.WaitForRequests(1, absl::Seconds(10)));
+  // The held call keeps its loop busier: this one runs on the other loop,
+  // and still finds the budget spent.
+  UpstreamResult second = UpstreamResult();
+  for (int i = 0; i < 100; ++i) {
+    second = RunCall(*client, MakeRequest(server.Url()));
+    if (second.error == TransportError::kResponseBudgetExhausted) break;
+    ASSERT_EQ(second.http_status, 200) << second.error_detail;
+    absl::SleepFor(absl::Milliseconds(20));  // the header may not be in yet
+  }
+  EXPECT_EQ(second.error, TransportError::kResponseBudgetExhausted)
+      << TransportErrorName(second.error) << " " << second.error_detail;
+  call->Cancel();
+  ASSERT_TRUE(held.WaitFor(1));
+  // Its bytes came back with its completion.
+  EXPECT_EQ(RunCall(*client, MakeRequest(server.Url())).http_status, 200);
+}
+
+TEST(CurlUpstreamClientTest, AttemptTimeoutLeavesTimeForARetry) {
+  LoopbackServer server([](const ReceivedRequest&, int index) {
+    Reply reply = Ok();
+    if (index == 0) reply.delay = absl::Seconds(5);
+    return reply;
+  });
+  CurlUpstreamOptions options = TestOptions();
+  options.attempt_timeout = absl::Milliseconds(200);
+  auto client = MakeClient(options);
+  const absl::Time start = absl::Now();
+  UpstreamResult result =
+      RunCall(*client, MakeRequest(server.Url(), absl::Seconds(10)));
+  EXPECT_EQ(result.http_status, 200) << result.error_detail;
+  EXPECT_EQ(result.attempts, 2);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+}
+
+TEST(CurlUpstreamClientTest, EveryAttemptTimingOutIsAnAttemptTimeout) {
+  Reply slow = Ok();
+  slow.delay = absl::Seconds(5);
+  LoopbackServer server(Always(slow));
+  CurlUpstreamOptions options = TestOptions();
+  options.attempt_timeout = absl::Milliseconds(150);
+  options.max_attempts = 2;
+  auto client = MakeClient(options);
+  UpstreamResult result =
+      RunCall(*client, MakeRequest(server.Url(), absl::Seconds(10)));
+  EXPECT_EQ(result.error, TransportError::kAttemptTimeout)
+      << TransportErrorName(result.error) << " " << result.error_detail;
+  EXPECT_EQ(result.attempts, 2);
+  EXPECT_EQ(server.requests().size(), 2u);
+}
+
+// libcurl does not time out a transfer that waits for a connection slot;
+// the scheduler must, and call it the deadline it is.
+TEST(CurlUpstreamClientTest, DeadlineWhileQueuedForAConnectionIsDeadlineExceeded) {
+  Reply slow = Ok();
+  slow.delay = absl::Seconds(3);
+  LoopbackServer server(Always(slow));
+  CurlUpstreamOptions options = TestOptions();
+  options.loops = 1;
+  options.max_host_connections = 1;
+  auto client = MakeClient(options);
+  Results held;
+  client->Start(MakeRequest(server.Url()), held.Callback());
+  ASSERT_TRUE(server.WaitForRequests(1, absl::Seconds(10)));
+  const absl::Time start = absl::Now();
+  UpstreamResult result =
+      RunCall(*client, MakeRequest(server.Url(), absl::Milliseconds(300)));
+  const absl::Duration elapsed = absl::Now() - start;
+  EXPECT_EQ(result.error, TransportError::kDeadlineExceeded)
+      << TransportErrorName(result.error) << " " << result.error_detail;
+  EXPECT_THAT(result.error_detail, HasSubstr("no upstream connection"));
+  EXPECT_LT(elapsed, absl::Seconds(2));
+  EXPECT_EQ(server.requests().size(), 1u);
+}
+
+TEST(CurlUpstreamClientTest, AbortInFlightEndsHeldCallsAsDraining) {
+  Reply slow = Ok();
+  slow.delay = absl::Seconds(20);
+  LoopbackServer server(Always(slow));
+  auto client = MakeClient();
+  Results results;
+  for (int i = 0; i < 3; ++i) {
+    client->Start(MakeRequest(server.Url()), results.Callback());
+  }
+  ASSERT_TRUE(server.WaitForRequests(3, absl::Seconds(10)));
+  const absl::Time start = absl::Now();
+  client->AbortInFlight("drain grace period ended");
+  ASSERT_TRUE(results.WaitFor(3, absl::Seconds(5)));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  for (const UpstreamResult& r : results.All()) {
+    EXPECT_EQ(r.error, TransportError::kDraining);
+    EXPECT_EQ(r.error_detail, "drain grace period ended");
+    EXPECT_EQ(r.attempts, 1);
+  }
+  EXPECT_TRUE(client->WaitIdle(absl::Now() + absl::Seconds(5)));
+  EXPECT_EQ(RunCall(*client, MakeRequest(server.Url())).error,
+            TransportError::kDraining);
+}
+
+TEST(CurlUpstreamClientTest, PathIsSentAsBuiltWithoutDotSegmentFolding) {
+  LoopbackServer server(Always(Ok()));
+  auto client = MakeClient();
+  UpstreamResult result = RunCall(
+      *client,
+      MakeRequest(absl::StrCat("http://127.0.0.1:", server.port(),
+                               "/authn2/v0/tenant/../user/./u-1")));
+  EXPECT_EQ(result.http_status, 200) << result.error_detail;
+  ASSERT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(server.requests()[0].target, "/authn2/v0/tenant/../user/./u-1");
+}
+
 TEST(CurlUpstreamClientTest, InsecureHttpIsRefusedUnlessAllowed) {
   LoopbackServer server(Always(Ok()));
   CurlUpstreamOptions options = TestOptions();
@@ -1299,6 +1591,16 @@ TEST(CurlUpstreamClientTest, CreateRejectsInvalidOptions) {
            [](CurlUpstreamOptions& o) { o.loops = kMaxLoops + 1; }},
           {"ca_bundle",
            [](CurlUpstreamOptions& o) { o.ca_bundle = "/nonexistent/ca.pem"; }},
+          {"max_response_header_bytes",
+           [](CurlUpstreamOptions& o) { o.max_response_header_bytes = 0; }},
+          {"response_buffer_budget_bytes",
+           [](CurlUpstreamOptions& o) {
+             o.response_buffer_budget_bytes = o.max_response_bytes - 1;
+           }},
+          {"attempt_timeout",
+           [](CurlUpstreamOptions& o) {
+             o.attempt_timeout = -absl::Milliseconds(1);
+           }},
       };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.first);
@@ -1309,14 +1611,6 @@ TEST(CurlUpstreamClientTest, CreateRejectsInvalidOptions) {
     EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);
   }
 }
-
-struct ClassifyCase {
-  CURLcode code;
-  bool connected;
-  bool deadline_reached;
-  bool body_cap_hit;
-  TransportError expected;
-};
 
 TEST(EffectiveMaxHostConnectionsTest, AutoCapsOnlyHttpsWithHttp2) {
   struct Case {
@@ -1387,58 +1681,6 @@ TEST(LoopShareTest, SharesAddUpToTheClientsLimits) {
   EXPECT_EQ(EffectiveMaxHostConnections(LoopShare(options, kLoops, 2),
                                         "https://api.example.com/x"),
             34);
-}
-
-TEST(ClassifyCurlFailureTest, MapsCurlCodes) {
-  const ClassifyCase cases[] = {
-      {CURLE_COULDNT_RESOLVE_HOST, false, false, false, TransportError::kDns},
-      {CURLE_COULDNT_RESOLVE_PROXY, false, false, false, TransportError::kDns},
-      {CURLE_COULDNT_CONNECT, false, false, false, TransportError::kConnect},
-      // Connect timeout with time left on the call: retryable connect error.
-      {CURLE_OPERATION_TIMEDOUT, false, false, false,
-       TransportError::kConnect},
-      {CURLE_OPERATION_TIMEDOUT, false, true, false,
-       TransportError::kDeadlineExceeded},
-      {CURLE_OPERATION_TIMEDOUT, true, false, false,
-       TransportError::kDeadlineExceeded},
-      {CURLE_OPERATION_TIMEDOUT, true, true, false,
-       TransportError::kDeadlineExceeded},
-      {CURLE_SEND_ERROR, true, false, false, TransportError::kConnectionReset},
-      {CURLE_RECV_ERROR, true, false, false, TransportError::kConnectionReset},
-      {CURLE_GOT_NOTHING, true, false, false,
-       TransportError::kConnectionReset},
-      {CURLE_PARTIAL_FILE, true, false, false,
-       TransportError::kConnectionReset},
-      {CURLE_PEER_FAILED_VERIFICATION, false, false, false,
-       TransportError::kTlsUntrusted},
-      {CURLE_SSL_CONNECT_ERROR, false, false, false,
-       TransportError::kTlsHandshake},
-      {CURLE_SSL_CACERT_BADFILE, false, false, false,
-       TransportError::kTlsHandshake},
-      {CURLE_SSL_CIPHER, false, false, false, TransportError::kTlsHandshake},
-      {CURLE_HTTP2, true, false, false, TransportError::kHttp2},
-      {CURLE_HTTP2_STREAM, true, false, false, TransportError::kHttp2},
-      {CURLE_UNSUPPORTED_PROTOCOL, false, false, false,
-       TransportError::kInternal},
-      {CURLE_URL_MALFORMAT, false, false, false, TransportError::kInternal},
-      {CURLE_WRITE_ERROR, true, false, true,
-       TransportError::kResponseTooLarge},
-      {CURLE_WRITE_ERROR, true, false, false, TransportError::kProtocol},
-      {CURLE_WEIRD_SERVER_REPLY, true, false, false,
-       TransportError::kProtocol},
-      {CURLE_BAD_CONTENT_ENCODING, true, false, false,
-       TransportError::kProtocol},
-  };
-  for (const ClassifyCase& c : cases) {
-    SCOPED_TRACE(absl::StrCat(curl_easy_strerror(c.code), " connected=",
-                              c.connected, " deadline=", c.deadline_reached));
-    CurlFailure failure;
-    failure.code = c.code;
-    failure.connected = c.connected;
-    failure.deadline_reached = c.deadline_reached;
-    failure.body_cap_hit = c.body_cap_hit;
-    EXPECT_EQ(ClassifyCurlFailure(failure), c.expected);
-  }
 }
 
 }  // namespace

@@ -34,8 +34,9 @@ size_t OnBody(char* data, size_t size, size_t nmemb, void* userdata) {
     return 0;  // anything but n aborts the transfer with CURLE_WRITE_ERROR
   }
   const size_t needed = body.size() + n + kBodyPadding;
-  if (body.capacity() < needed) {
-    body.reserve(std::max(needed, body.capacity() * 2));
+  if (body.capacity() < needed &&
+      !sink->GrowBody(std::max(needed, body.capacity() * 2))) {
+    return 0;
   }
   body.append(data, n);
   return n;
@@ -46,10 +47,17 @@ size_t OnBody(char* data, size_t size, size_t nmemb, void* userdata) {
 size_t OnHeader(char* data, size_t size, size_t nitems, void* userdata) {
   AttemptSink* sink = static_cast<AttemptSink*>(userdata);
   const size_t n = size * nitems;
+  if (n > sink->max_header_bytes - std::min(sink->header_bytes,
+                                            sink->max_header_bytes)) {
+    sink->header_cap_hit = true;
+    return 0;  // CURLE_WRITE_ERROR
+  }
+  sink->header_bytes += n;
   absl::string_view line(data, n);
   if (absl::StartsWith(line, "HTTP/")) {
     // A new response (after a 1xx or a proxy's CONNECT reply): only the
     // final response's headers count.
+    sink->status_line_seen = true;
     sink->result->content_type.clear();
     sink->retry_after_raw.clear();
     return n;
@@ -71,17 +79,29 @@ size_t OnHeader(char* data, size_t size, size_t nitems, void* userdata) {
         sink->body_cap_hit = true;
         return 0;
       }
-      sink->result->body.reserve(static_cast<size_t>(length) + kBodyPadding);
+      if (!sink->GrowBody(static_cast<size_t>(length) + kBodyPadding)) {
+        return 0;
+      }
     }
   }
   return n;
 }
 
-// CURLOPT_PREREQFUNCTION: the connection (TCP and TLS) is up or was reused;
-// a timeout from now on is not a connect failure.
-int OnConnected(void* clientp, char* /*primary_ip*/, char* /*local_ip*/,
-                int /*primary_port*/, int /*local_port*/) {
-  static_cast<AttemptSink*>(clientp)->connected = true;
+// CURLOPT_PREREQFUNCTION: runs before every request libcurl sends on a
+// connection, after TCP and TLS are up or the connection was reused. The
+// first call is the attempt's own request. A second one is libcurl about to
+// re-send the request on a new connection because a reused one died before
+// any response byte: refused, so that every PUT on the wire is an attempt
+// the scheduler counts against --max_attempts and the retry budget.
+int OnRequestReady(void* clientp, char* /*primary_ip*/, char* /*local_ip*/,
+                   int /*primary_port*/, int /*local_port*/) {
+  AttemptSink* sink = static_cast<AttemptSink*>(clientp);
+  if (sink->requests_sent > 0) {
+    sink->resend_refused = true;
+    return CURL_PREREQFUNC_ABORT;  // CURLE_ABORTED_BY_CALLBACK
+  }
+  sink->requests_sent = 1;
+  sink->connected = true;
   return CURL_PREREQFUNC_OK;
 }
 
@@ -90,8 +110,30 @@ int OnConnected(void* clientp, char* /*primary_ip*/, char* /*local_ip*/,
 void AttemptSink::BeginAttempt(UpstreamResult* attempt_result) {
   result = attempt_result;
   retry_after_raw.clear();
+  header_bytes = 0;
+  requests_sent = 0;
   connected = false;
+  status_line_seen = false;
   body_cap_hit = false;
+  header_cap_hit = false;
+  budget_refused = false;
+  resend_refused = false;
+}
+
+bool AttemptSink::GrowBody(size_t capacity) {
+  std::string& body = result->body;
+  if (body.capacity() >= capacity) return true;
+  // budget_held is the largest capacity asked for so far (what
+  // std::string allocates beyond a reserve() request is not counted).
+  if (capacity > budget_held) {
+    if (budget != nullptr && !budget->TryReserve(capacity - budget_held)) {
+      budget_refused = true;
+      return false;
+    }
+    budget_held = capacity;
+  }
+  body.reserve(capacity);
+  return true;
 }
 
 void EnsurePadding(std::string& body) {
@@ -159,6 +201,11 @@ CURLcode SetAttemptOptions(EasySlot& slot, const UpstreamRequest& request,
       std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout));
   CURL* easy = slot.easy.get();
   CURLcode rc = curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
+  if (rc == CURLE_OK) {
+    // The path goes out as built: libcurl would otherwise fold "." and ".."
+    // segments, steering a request to another route.
+    rc = curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
+  }
   if (rc == CURLE_OK) {
     rc = curl_easy_setopt(easy, CURLOPT_HTTP_VERSION,
                           multiplex ? CURL_HTTP_VERSION_2TLS
@@ -264,7 +311,7 @@ bool EasyPool::ConfigureEasy(EasySlot& slot) const {
     rc = curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, OnHeader);
   }
   if (rc == CURLE_OK) {
-    rc = curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, OnConnected);
+    rc = curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, OnRequestReady);
   }
   if (rc == CURLE_OK) {
     rc = curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, slot.errbuf);

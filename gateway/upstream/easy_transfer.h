@@ -27,6 +27,7 @@
 
 #include "absl/time/time.h"
 #include "gateway/upstream/curl_handles.h"
+#include "gateway/upstream/response_budget.h"
 #include "gateway/upstream/upstream_options.h"
 #include "gateway/upstream/upstream_types.h"
 
@@ -40,22 +41,51 @@ inline constexpr size_t kBodyPadding = simdjson::SIMDJSON_PADDING;
 // What the callbacks of one attempt write to. Owned by the call; must
 // outlive the attempt's transfer.
 struct AttemptSink {
-  explicit AttemptSink(size_t max_body) : max_body(max_body) {}
+  // `budget` (may be null: no process-wide budget) must outlive the sink.
+  AttemptSink(size_t max_body, size_t max_header_bytes, ResponseBudget* budget)
+      : max_body(max_body), max_header_bytes(max_header_bytes),
+        budget(budget) {}
 
   // Points the sink at `result` (its body and content_type receive the
-  // response) and forgets the previous attempt's headers and flags.
+  // response) and forgets the previous attempt's headers and flags. The
+  // budget reservation is kept: the body keeps its capacity.
   void BeginAttempt(UpstreamResult* result);
+
+  // Makes the body's buffer hold at least `capacity` bytes, reserving the
+  // growth from the budget first. Returns false (budget_refused set, the
+  // buffer unchanged) when the budget refuses.
+  bool GrowBody(size_t capacity);
 
   // Largest body accepted; beyond it the transfer is refused.
   const size_t max_body;
+  // Largest header section accepted (status lines included, all responses
+  // of the attempt together); beyond it the transfer is refused.
+  const size_t max_header_bytes;
+  ResponseBudget* const budget;
+  // Bytes reserved from `budget` for this call's body buffer; the
+  // scheduler gives them back when the call completes.
+  size_t budget_held = 0;
+
   UpstreamResult* result = nullptr;
   // The final response's Retry-After, as received.
   std::string retry_after_raw;
-  // CURLOPT_PREREQFUNCTION ran: the connection (TCP and TLS) is up or was
-  // reused, so a timeout from now on is not a connect failure.
+  // Header bytes received so far in this attempt.
+  size_t header_bytes = 0;
+  // CURLOPT_PREREQFUNCTION calls in this attempt: 1 once the request went
+  // out; a second one is libcurl re-sending it on another connection after
+  // a reused one died, which the callback refuses (resend_refused).
+  int requests_sent = 0;
+  // The connection (TCP and TLS) is up or was reused and the request was
+  // sent, so a timeout from now on is not a connect failure.
   bool connected = false;
-  // The body cap made a callback refuse the response.
+  // A status line ("HTTP/...") arrived.
+  bool status_line_seen = false;
+  // A callback refused the response: the body cap, the header cap, the
+  // budget, or a re-send.
   bool body_cap_hit = false;
+  bool header_cap_hit = false;
+  bool budget_refused = false;
+  bool resend_refused = false;
 };
 
 // One pooled easy handle with what must live as long as its transfer.
@@ -102,8 +132,9 @@ std::string CheckRequest(const UpstreamRequest& request,
 bool BuildHeaders(const UpstreamRequest& request, CurlSlist& headers,
                   std::string* scratch);
 
-// Sets the per-attempt options of `slot`: URL, HTTP version (h2 with
-// PIPEWAIT when `multiplex`, else HTTP/1.1), body, `slot.headers`, the
+// Sets the per-attempt options of `slot`: URL (its path sent exactly as
+// built: CURLOPT_PATH_AS_IS, no dot-segment folding), HTTP version (h2
+// with PIPEWAIT when `multiplex`, else HTTP/1.1), body, `slot.headers`, the
 // timeout (at least 1 ms), the callbacks' `sink` and `owner` as
 // CURLINFO_PRIVATE. `request` and `sink` must outlive the transfer.
 // Returns the first libcurl error, or CURLE_OK.

@@ -29,6 +29,7 @@ bool RetryPolicy::ShouldRetry(const UpstreamResult& last_attempt) const {
     case TransportError::kConnect:
     case TransportError::kConnectionReset:
     case TransportError::kHttp2:
+    case TransportError::kAttemptTimeout:  // the next attempt may be quick
       return true;
     case TransportError::kNone:
       switch (last_attempt.http_status) {

@@ -34,12 +34,14 @@ struct RetryPolicyOptions {
 // Decides whether one call's last attempt is worth repeating and how long to
 // wait first. Stateless after construction; thread-safe (const).
 //
-// Retried: connect failures, broken connections and HTTP/2 errors (the PUT
-// is idempotent, so a request that may have reached the server can be sent
-// again) and HTTP 408, 429, 502, 503, 504. Never other statuses (a 4xx will
-// not change), DNS failures (rarely transient; retrying only adds latency),
-// TLS failures (configuration), deadlines, cancellations or gateway-side
-// refusals.
+// Retried: connect failures, broken connections, HTTP/2 errors and
+// attempts that ran out their per-attempt timeout (the PUT is idempotent,
+// so a request that may have reached the server can be sent again) and
+// HTTP 408, 429, 502, 503, 504. Never other statuses (a 4xx will not
+// change), DNS failures (rarely transient; retrying only adds latency), TLS
+// failures (configuration), malformed HTTP or oversized responses (the
+// same request gets the same reply), deadlines, cancellations or
+// gateway-side refusals.
 class RetryPolicy {
  public:
   explicit RetryPolicy(const RetryPolicyOptions& options);

@@ -29,6 +29,19 @@ absl::Status ValidateUpstreamOptions(const CurlUpstreamOptions& options) {
   if (options.max_response_bytes < 1) {
     return absl::InvalidArgumentError("max_response_bytes must be positive");
   }
+  if (options.max_response_header_bytes < 1) {
+    return absl::InvalidArgumentError(
+        "max_response_header_bytes must be positive");
+  }
+  if (options.response_buffer_budget_bytes != 0 &&
+      options.response_buffer_budget_bytes < options.max_response_bytes) {
+    return absl::InvalidArgumentError(
+        "response_buffer_budget_bytes must be 0 (unlimited) or at least "
+        "max_response_bytes: one response must fit");
+  }
+  if (options.attempt_timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("attempt_timeout must not be negative");
+  }
   if (options.connect_timeout <= absl::ZeroDuration() ||
       options.timeout_cap <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(

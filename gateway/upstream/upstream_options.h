@@ -39,6 +39,18 @@ struct CurlUpstreamOptions {
   // Largest response body accepted (kResponseTooLarge beyond it). A larger
   // Content-Length is refused before the body is read.
   size_t max_response_bytes = 1 << 20;
+  // Largest response header section accepted, status line and every
+  // header line (interim 1xx responses included) counted as received
+  // (kResponseHeadersTooLarge beyond it). Envoy's default, 60 KiB.
+  size_t max_response_header_bytes = 60 * 1024;
+  // Process-wide cap on the bytes held by response bodies of all calls in
+  // flight, every loop together (kResponseBudgetExhausted beyond it, for
+  // the call whose body would pass it). 0 = unlimited.
+  size_t response_buffer_budget_bytes = size_t{256} << 20;
+  // Bound on one attempt (connect, send and the whole response); a retry
+  // follows when the policy and the call's deadline allow. 0 = none: an
+  // attempt may use the call's whole remaining time.
+  absl::Duration attempt_timeout = absl::ZeroDuration();
   // Calls in flight (queued, transferring or waiting to retry) beyond which
   // Start() refuses with kOverloaded.
   size_t max_in_flight = 10000;

@@ -26,6 +26,12 @@ absl::string_view TransportErrorName(TransportError error) {
       return "CANCELLED";
     case TransportError::kResponseTooLarge:
       return "RESPONSE_TOO_LARGE";
+    case TransportError::kResponseHeadersTooLarge:
+      return "RESPONSE_HEADERS_TOO_LARGE";
+    case TransportError::kAttemptTimeout:
+      return "ATTEMPT_TIMEOUT";
+    case TransportError::kResponseBudgetExhausted:
+      return "RESPONSE_BUDGET_EXHAUSTED";
     case TransportError::kOverloaded:
       return "OVERLOADED";
     case TransportError::kDraining:

@@ -55,6 +55,10 @@ enum class TransportError {
   kDeadlineExceeded,  // the caller's deadline (or the configured cap) passed
   kCancelled,         // the caller cancelled the call
   kResponseTooLarge,  // the body passed the configured limit
+  kResponseHeadersTooLarge,  // the headers passed the configured limit
+  kAttemptTimeout,    // one attempt ran out its per-attempt timeout
+  kResponseBudgetExhausted,  // the process-wide response-buffer budget is
+                             // spent: the gateway holds too many bodies
   kOverloaded,        // the gateway's in-flight or queue limit was hit
   kDraining,          // the gateway is shutting down
   kInternal,          // the gateway could not set up the transfer
