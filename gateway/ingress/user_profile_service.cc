@@ -2,10 +2,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
+#include <string>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "google/protobuf/arena.h"
 #include "gateway/response/error_mapper.h"
 #include "gateway/response/response_parser.h"
@@ -71,16 +74,16 @@ class UserProfileService::Call final : public grpc::ServerUnaryReactor {
       Unref();
       return;
     }
-    std::shared_ptr<const std::string> key = service_->api_key_->Get();
+    api_key_ = service_->api_key_->Get();
     absl::StatusOr<UpstreamRequest> upstream_request = BuildUpstreamRequest(
-        *request_, service_->options_.translator, *key,
+        *request_, service_->options_.translator, *api_key_,
         ForwardableMetadata(*context_, service_->options_.translator),
         DeadlineOf(*context_));
     if (!upstream_request.ok()) {
       UpstreamResult failed;
       failed.error = TransportError::kInternal;
       failed.error_detail = std::string(upstream_request.status().message());
-      Complete(MapUpstreamFailure(failed), failed);
+      Complete(MapUpstreamFailure(failed, Secrets()), failed);
       Unref();
       return;
     }
@@ -121,11 +124,19 @@ class UserProfileService::Call final : public grpc::ServerUnaryReactor {
         Complete(grpc::Status::OK, result);
       } else {
         response_->Clear();
-        Complete(MalformedResponseStatus(result, parsed.message()), result);
+        Complete(MalformedResponseStatus(result, parsed.message(), Secrets()),
+                 result);
       }
       return;
     }
-    Complete(MapUpstreamFailure(result), result);
+    Complete(MapUpstreamFailure(result, Secrets()), result);
+  }
+
+  // What the error mapper must keep out of a status: the key this call
+  // sent, which the upstream may echo back. None before Begin reads it.
+  absl::Span<const std::string> Secrets() const {
+    if (api_key_ == nullptr) return {};
+    return absl::MakeConstSpan(api_key_.get(), 1);
   }
 
   // The only place that calls Finish: exactly once per call.
@@ -160,6 +171,9 @@ class UserProfileService::Call final : public grpc::ServerUnaryReactor {
   usergateway::v1::UpdateUserProfileResponse* const response_;
   const absl::Time start_;
   std::string request_id_;
+  // The API key this call sends; set in Begin before the upstream call
+  // starts (so before OnUpstreamDone can run), read-only after.
+  std::shared_ptr<const std::string> api_key_;
   // Held by the handler until it returns and by gRPC until OnDone.
   std::atomic<int> refs_{2};
   absl::Mutex mu_;

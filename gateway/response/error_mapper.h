@@ -12,15 +12,32 @@
 //       "http_status"      the last response's status, when there was one;
 //       "upstream_status"  the envelope's "status", when present;
 //       "upstream_code"    the envelope's "code", when present;
+//       "upstream_message", "upstream_error", "upstream_detail"
+//                          the envelope's "message", "error", "detail",
+//                          each when it has visible text;
+//       "upstream_errors"  the envelope's "errors" entries joined "; ",
+//                          when one has visible text;
 //       "transport_error"  TransportErrorName(), when not kNone;
 //       "retry_after_ms"   the delay RetryInfo carries, when it is attached;
 //       "credentials"      "gateway_api_key" on 401 (callers send none).
+//     The upstream_* texts are sanitized, redacted and cut to
+//     kMaxUpstreamMetadataBytes.
 //   - google.rpc.BadRequest, for invalid caller input and for an upstream
-//     400/422 whose envelope named fields (DRF's {"field": ["text"]}).
+//     400/422 whose envelope names fields: DRF's {"field": ["text"]}, and an
+//     "error", "detail" or "errors" entry that starts "field: text" or with
+//     a request field and a space ("first_name may not be blank").
 //   - google.rpc.RetryInfo, when a retry makes sense and a delay is known:
 //     429/502/503 with Retry-After, and gateway overload/draining.
 // Messages are sanitized (message_sanitizer.h): valid UTF-8, no control
 // characters, no "Bearer <token>", at most kMaxMessageBytes.
+//
+// No secret reaches a caller. The functions that read upstream text take
+// the secrets in use (the API key) and redact them (secret_redactor.h:
+// every exact occurrence, and every piece of at least
+// kMinSecretFragmentBytes) from every upstream-derived text the status
+// carries: the message, every BadRequest field and description, every
+// ErrorInfo metadata value, and `result.error_detail`; always before any
+// text is cut to its length limit.
 //
 // This header also makes available, for the callers of the functions
 // below, DecodeStatusDetails and kErrorDomain (status_details.h),
@@ -31,7 +48,7 @@
 //
 //   client.Start(std::move(request), [reactor](UpstreamResult r) {
 //     if (r.error != TransportError::kNone || r.http_status / 100 != 2) {
-//       reactor->Finish(MapUpstreamFailure(r));
+//       reactor->Finish(MapUpstreamFailure(r, {*api_key}));
 //       return;
 //     }
 //     ...
@@ -41,9 +58,12 @@
 #ifndef USERGATEWAY_GATEWAY_RESPONSE_ERROR_MAPPER_H_
 #define USERGATEWAY_GATEWAY_RESPONSE_ERROR_MAPPER_H_
 
+#include <cstddef>
+#include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "gateway/common/field_violation.h"
 #include "gateway/response/error_envelope.h"     // IWYU pragma: export
 #include "gateway/response/message_sanitizer.h"  // IWYU pragma: export
@@ -52,6 +72,10 @@
 #include "grpcpp/support/status.h"
 
 namespace usergateway {
+
+// The longest ErrorInfo metadata value taken from an upstream envelope
+// ("upstream_message" and the like), in bytes, "…" marker included.
+inline constexpr size_t kMaxUpstreamMetadataBytes = 256;
 
 // Maps a failed upstream outcome: `result.error != kNone`, or an HTTP
 // status that is not 2xx. Returns the code and reason of the row in
@@ -80,23 +104,40 @@ namespace usergateway {
 //   kHttp2 UPSTREAM_HTTP2_ERROR, kProtocol UPSTREAM_PROTOCOL_ERROR: all
 //   UNAVAILABLE; kDeadlineExceeded DEADLINE_EXCEEDED DEADLINE_EXCEEDED;
 //   kCancelled CANCELLED CALLER_CANCELLED; kResponseTooLarge INTERNAL
-//   UPSTREAM_RESPONSE_TOO_LARGE; kOverloaded UNAVAILABLE GATEWAY_OVERLOADED
-//   (+RetryInfo); kDraining UNAVAILABLE GATEWAY_DRAINING (+RetryInfo);
-//   kInternal INTERNAL GATEWAY_INTERNAL.
+//   UPSTREAM_RESPONSE_TOO_LARGE; kResponseHeadersTooLarge INTERNAL
+//   UPSTREAM_RESPONSE_HEADERS_TOO_LARGE; kAttemptTimeout UNAVAILABLE
+//   UPSTREAM_ATTEMPT_TIMEOUT; kResponseBudgetExhausted UNAVAILABLE
+//   GATEWAY_RESPONSE_BUDGET_EXHAUSTED (+RetryInfo); kOverloaded UNAVAILABLE
+//   GATEWAY_OVERLOADED (+RetryInfo); kDraining UNAVAILABLE GATEWAY_DRAINING
+//   (+RetryInfo); kInternal INTERNAL GATEWAY_INTERNAL.
 // RetryInfo for 429/502/503 needs `result.retry_after`; for overload and
 // draining it falls back to kDefaultOverloadRetryDelay.
-// The message is the envelope's "message", else "error", else "detail",
-// else the joined "errors", else the joined field errors, else a generic
-// text ("upstream returned HTTP 502 (Bad Gateway)"); a non-JSON body is
-// never echoed. A 401 message starts "upstream rejected the gateway's API
-// key: ". Transport messages are a generic text plus `error_detail`.
-grpc::Status MapUpstreamFailure(const UpstreamResult& result);
+// The message keeps everything the envelope says: its texts in the order
+// "message", "error", "detail", each "errors" entry, each field error (as
+// "field: text"), those with visible text after sanitizing, each once (a
+// text equal to an earlier one, ignoring ASCII case, is dropped); the first,
+// then ": ", then the others joined "; ":
+//   {"message": "Validation failed", "errors": ["first_name: Too long."]}
+//     "Validation failed: first_name: Too long."
+//   {"status": 400, "error": "first_name may not be blank",
+//    "message": "Bad Request"}
+//     "Bad Request: first_name may not be blank"
+// With no such text, a generic text ("upstream returned HTTP 502 (Bad
+// Gateway)"); a non-JSON body is never echoed. A 401 message starts
+// "upstream rejected the gateway's API key: ". Transport messages are a
+// generic text plus `error_detail`. Every message is then sanitized and cut
+// to kMaxMessageBytes.
+// `secrets` (the API key in use; empty strings ignored) are redacted from
+// all of it, see above.
+grpc::Status MapUpstreamFailure(const UpstreamResult& result,
+                                absl::Span<const std::string> secrets = {});
 
 // For a 2xx whose body failed to parse. Returns INTERNAL, reason
 // UPSTREAM_MALFORMED_RESPONSE, with `parse_error` (the response parser's
-// value-free explanation) in the message.
-grpc::Status MalformedResponseStatus(const UpstreamResult& result,
-                                     absl::string_view parse_error);
+// value-free explanation), `secrets` redacted, in the message.
+grpc::Status MalformedResponseStatus(
+    const UpstreamResult& result, absl::string_view parse_error,
+    absl::Span<const std::string> secrets = {});
 
 // For invalid caller input (no upstream call was made). Returns
 // INVALID_ARGUMENT, reason INVALID_REQUEST, with a BadRequest holding every

@@ -1,9 +1,11 @@
 #include "gateway/response/error_mapper.h"
 
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -11,6 +13,7 @@
 #include "absl/time/time.h"
 #include "gateway/common/field_violation.h"
 #include "gateway/response/response_test_util.h"
+#include "gateway/response/secret_redactor.h"
 #include "gateway/upstream/upstream_types.h"
 #include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
@@ -109,7 +112,8 @@ TEST_P(HttpTableTest, JsonEnvelopeGivesCodeReasonMetadataAndMessage) {
   std::map<std::string, std::string> want = {
       {"http_status", absl::StrCat(c.http_status)},
       {"attempts", "3"},
-      {"upstream_status", absl::StrCat(c.http_status)}};
+      {"upstream_status", absl::StrCat(c.http_status)},
+      {"upstream_message", "upstream says no"}};
   std::string want_message = "upstream says no";
   if (c.http_status == 401) {
     want["credentials"] = "gateway_api_key";
@@ -293,6 +297,23 @@ INSTANTIATE_TEST_SUITE_P(
                       "UPSTREAM_RESPONSE_TOO_LARGE",
                       "upstream response body exceeds the gateway's size limit",
                       false},
+        TransportCase{TransportError::kResponseHeadersTooLarge,
+                      grpc::StatusCode::INTERNAL,
+                      "UPSTREAM_RESPONSE_HEADERS_TOO_LARGE",
+                      "upstream response headers exceed the gateway's size "
+                      "limit",
+                      false},
+        TransportCase{TransportError::kAttemptTimeout,
+                      grpc::StatusCode::UNAVAILABLE,
+                      "UPSTREAM_ATTEMPT_TIMEOUT",
+                      "upstream did not answer within the per-attempt timeout",
+                      false},
+        TransportCase{TransportError::kResponseBudgetExhausted,
+                      grpc::StatusCode::UNAVAILABLE,
+                      "GATEWAY_RESPONSE_BUDGET_EXHAUSTED",
+                      "gateway holds too many upstream responses in memory; "
+                      "retry later",
+                      true},
         TransportCase{TransportError::kOverloaded,
                       grpc::StatusCode::UNAVAILABLE, "GATEWAY_OVERLOADED",
                       "gateway is overloaded; retry later", true},
@@ -390,56 +411,77 @@ INSTANTIATE_TEST_SUITE_P(
     testing::Values(
         EnvelopeCase{"documented_example", 400,
                      R"({"errors": [], "message": "error message", "status": 400})",
-                     "error message", {{"upstream_status", "400"}}},
+                     "error message",
+                     {{"upstream_status", "400"},
+                      {"upstream_message", "error message"}}},
         EnvelopeCase{"code_and_error", 403,
                      R"({"code": 403, "error": "Key is read-only"})",
-                     "Key is read-only", {{"upstream_code", "403"}}},
+                     "Key is read-only",
+                     {{"upstream_code", "403"},
+                      {"upstream_error", "Key is read-only"}}},
         EnvelopeCase{"status_and_errors", 400,
                      R"({"status": 400, "errors": ["Bad name", "Too long"]})",
-                     "Bad name; Too long", {{"upstream_status", "400"}}},
-        EnvelopeCase{"message_beats_error", 400,
-                     R"({"error": "e", "message": "m", "detail": "d"})", "m",
-                     {}},
-        EnvelopeCase{"error_beats_detail", 400,
-                     R"({"errors": ["x"], "error": "e", "detail": "d"})", "e",
-                     {}},
-        EnvelopeCase{"detail_beats_errors", 400,
-                     R"({"errors": ["x"], "detail": "d"})", "d", {}},
+                     "Bad name; Too long",
+                     {{"upstream_status", "400"},
+                      {"upstream_errors", "Bad name; Too long"}}},
+        EnvelopeCase{"message_then_error_then_detail", 400,
+                     R"({"error": "e", "message": "m", "detail": "d"})",
+                     "m: e; d",
+                     {{"upstream_message", "m"},
+                      {"upstream_error", "e"},
+                      {"upstream_detail", "d"}}},
+        EnvelopeCase{"error_then_detail_then_errors", 400,
+                     R"({"errors": ["x"], "error": "e", "detail": "d"})",
+                     "e: d; x",
+                     {{"upstream_error", "e"},
+                      {"upstream_detail", "d"},
+                      {"upstream_errors", "x"}}},
+        EnvelopeCase{"detail_then_errors", 400,
+                     R"({"errors": ["x"], "detail": "d"})", "d: x",
+                     {{"upstream_detail", "d"}, {"upstream_errors", "x"}}},
         EnvelopeCase{"drf_detail_401", 401,
                      R"({"detail": "Authentication credentials were not provided."})",
                      "upstream rejected the gateway's API key: Authentication "
                      "credentials were not provided.",
-                     {}},
+                     {{"upstream_detail",
+                       "Authentication credentials were not provided."}}},
         EnvelopeCase{"empty_message_falls_through", 400,
                      R"({"message": "", "error": " \n ", "detail": "d"})", "d",
-                     {}},
+                     {{"upstream_detail", "d"}}},
         EnvelopeCase{"null_and_wrong_types_ignored", 400,
                      R"({"message": null, "error": 5, "detail": ["x"], "status": true, "errors": ["real"]})",
-                     "real", {}},
+                     "real", {{"upstream_errors", "real"}}},
         EnvelopeCase{"status_as_digit_string", 400,
                      R"({"status": "400", "message": "m"})", "m",
-                     {{"upstream_status", "400"}}},
+                     {{"upstream_status", "400"}, {"upstream_message", "m"}}},
         EnvelopeCase{"status_as_word_ignored", 500,
-                     R"({"status": "error", "message": "m"})", "m", {}},
+                     R"({"status": "error", "message": "m"})", "m",
+                     {{"upstream_message", "m"}}},
         EnvelopeCase{"code_as_word_ignored", 404,
-                     R"({"code": "not_found", "message": "m"})", "m", {}},
+                     R"({"code": "not_found", "message": "m"})", "m",
+                     {{"upstream_message", "m"}}},
         EnvelopeCase{"both_status_and_code", 409,
                      R"({"status": 409, "code": 1001, "message": "m"})", "m",
-                     {{"upstream_status", "409"}, {"upstream_code", "1001"}}},
+                     {{"upstream_status", "409"},
+                      {"upstream_code", "1001"},
+                      {"upstream_message", "m"}}},
         EnvelopeCase{"nested_error_object", 500,
                      R"({"error": {"code": 13, "message": "nested"}})",
-                     "nested", {}},
+                     "nested", {{"upstream_error", "nested"}}},
         EnvelopeCase{"errors_objects_and_strings", 400,
                      R"({"errors": [{"message": "obj"}, 5, null, "str", {"x": 1}]})",
-                     "obj; str", {}},
+                     "obj; str", {{"upstream_errors", "obj; str"}}},
         EnvelopeCase{"errors_as_one_string", 400, R"({"errors": "only one"})",
-                     "only one", {}},
+                     "only one", {{"upstream_errors", "only one"}}},
         EnvelopeCase{"drf_non_field_errors", 400,
                      R"({"non_field_errors": ["Bad combination."]})",
-                     "Bad combination.", {}},
+                     "Bad combination.",
+                     {{"upstream_errors", "Bad combination."}}},
         EnvelopeCase{"escaped_text", 400,
                      R"({"message": "caf\u00e9 \"quoted\" \\ done"})",
-                     "caf\xC3\xA9 \"quoted\" \\ done", {}},
+                     "caf\xC3\xA9 \"quoted\" \\ done",
+                     {{"upstream_message",
+                       "caf\xC3\xA9 \"quoted\" \\ done"}}},
         EnvelopeCase{"empty_object", 404, "{}",
                      "upstream returned HTTP 404 (Not Found)", {}},
         EnvelopeCase{"unknown_fields_only", 502,
@@ -503,7 +545,7 @@ TEST(MapUpstreamFailureTest, DrfFieldErrorsBecomeBadRequest) {
 TEST(MapUpstreamFailureTest, EnvelopeMessageKeptWithFieldErrors) {
   const grpc::Status s = MapUpstreamFailure(HttpResult(
       400, R"({"message": "Validation failed", "first_name": ["Too long."]})"));
-  EXPECT_EQ(s.error_message(), "Validation failed");
+  EXPECT_EQ(s.error_message(), "Validation failed: first_name: Too long.");
   const Details d = Decode(s);
   ASSERT_TRUE(d.bad_request.has_value());
   ASSERT_EQ(d.bad_request->field_violations_size(), 1);
@@ -615,6 +657,407 @@ TEST(MapUpstreamFailureTest, BearerTokenScrubbedFromMessages) {
   const grpc::Status t = MapUpstreamFailure(r);
   EXPECT_THAT(t.error_message(), Not(HasSubstr("sk_live")));
   EXPECT_THAT(t.error_message(), HasSubstr("bearer [REDACTED] oops"));
+}
+
+// ---------------------------------------------------------------------------
+// Everything an envelope says is kept: message, metadata, violations.
+
+using Violations = std::vector<std::pair<std::string, std::string>>;
+
+Violations ViolationsOf(const Details& d) {
+  Violations out;
+  if (!d.bad_request.has_value()) return out;
+  for (const auto& v : d.bad_request->field_violations()) {
+    out.emplace_back(v.field(), v.description());
+  }
+  return out;
+}
+
+struct DetailCase {
+  std::string name;
+  int http_status;
+  std::string body;
+  std::string want_message;
+  // ErrorInfo.metadata, beyond http_status and attempts.
+  std::map<std::string, std::string> want_metadata;
+  // BadRequest.field_violations; empty: no BadRequest at all.
+  Violations want_violations;
+};
+
+std::ostream& operator<<(std::ostream& os, const DetailCase& c) {
+  return os << c.name;
+}
+
+class EnvelopeDetailTest : public testing::TestWithParam<DetailCase> {};
+
+TEST_P(EnvelopeDetailTest, KeepsEveryText) {
+  const DetailCase& c = GetParam();
+  const grpc::Status s = MapUpstreamFailure(HttpResult(c.http_status, c.body));
+  EXPECT_EQ(s.error_message(), c.want_message);
+  const Details d = Decode(s);
+  std::map<std::string, std::string> want = c.want_metadata;
+  want["http_status"] = absl::StrCat(c.http_status);
+  want["attempts"] = "1";
+  EXPECT_EQ(Metadata(d), want);
+  EXPECT_EQ(d.bad_request.has_value(), !c.want_violations.empty());
+  EXPECT_EQ(ViolationsOf(d), c.want_violations);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Envelopes, EnvelopeDetailTest,
+    testing::Values(
+        DetailCase{
+            "validation_failed_with_errors", 400,
+            R"({"code": 400, "message": "Validation failed", "errors": ["first_name: Ensure this field has no more than 150 characters."]})",
+            "Validation failed: first_name: Ensure this field has no more "
+            "than 150 characters.",
+            {{"upstream_code", "400"},
+             {"upstream_message", "Validation failed"},
+             {"upstream_errors",
+              "first_name: Ensure this field has no more than 150 "
+              "characters."}},
+            {{"first_name",
+              "Ensure this field has no more than 150 characters."}}},
+        DetailCase{
+            "bad_request_with_error", 400,
+            R"({"status": 400, "error": "first_name may not be blank", "message": "Bad Request"})",
+            "Bad Request: first_name may not be blank",
+            {{"upstream_status", "400"},
+             {"upstream_error", "first_name may not be blank"},
+             {"upstream_message", "Bad Request"}},
+            {{"first_name", "first_name may not be blank"}}},
+        DetailCase{
+            "all_five_in_contract_order", 400,
+            R"({"first_name": ["F."], "errors": ["E1", "E2"], "detail": "D", "error": "R", "message": "M"})",
+            "M: R; D; E1; E2; first_name: F.",
+            {{"upstream_message", "M"},
+             {"upstream_error", "R"},
+             {"upstream_detail", "D"},
+             {"upstream_errors", "E1; E2"}},
+            {{"first_name", "F."}}},
+        DetailCase{
+            "repeats_dropped_ignoring_case_after_sanitizing", 400,
+            R"({"message": "Not found", "error": "NOT FOUND", "detail": "not \n found ", "errors": ["Not Found", "User gone", "user GONE"]})",
+            "Not found: User gone",
+            {{"upstream_message", "Not found"},
+             {"upstream_error", "NOT FOUND"},
+             {"upstream_detail", "not found"},
+             {"upstream_errors", "Not Found; User gone; user GONE"}},
+            {}},
+        DetailCase{"errors_repeating_the_message", 404,
+                   R"({"status": 404, "errors": ["User not found"], "message": "User not found"})",
+                   "User not found",
+                   {{"upstream_status", "404"},
+                    {"upstream_message", "User not found"},
+                    {"upstream_errors", "User not found"}},
+                   {}},
+        DetailCase{"field_error_repeating_an_errors_entry", 400,
+                   R"({"errors": ["first_name: Too long."], "first_name": ["Too long."]})",
+                   "first_name: Too long.",
+                   {{"upstream_errors", "first_name: Too long."}},
+                   {{"first_name", "Too long."}}},
+        DetailCase{"detail_naming_a_request_field", 422,
+                   R"({"detail": "user_id must be a UUID"})",
+                   "user_id must be a UUID",
+                   {{"upstream_detail", "user_id must be a UUID"}},
+                   {{"user_id", "user_id must be a UUID"}}},
+        DetailCase{"errors_naming_fields", 400,
+                   R"({"errors": ["enterprise_id is unknown", "profile.role: not a choice", "_x: y"]})",
+                   "enterprise_id is unknown; profile.role: not a choice; _x: "
+                   "y",
+                   {{"upstream_errors",
+                     "enterprise_id is unknown; profile.role: not a choice; "
+                     "_x: y"}},
+                   {{"enterprise_id", "enterprise_id is unknown"},
+                    {"profile.role", "not a choice"},
+                    {"_x", "y"}}},
+        DetailCase{"padded_field_text_is_sanitized_first", 400,
+                   R"({"error": "  first_name:\t too long  "})",
+                   "first_name: too long",
+                   {{"upstream_error", "first_name: too long"}},
+                   {{"first_name", "too long"}}},
+        DetailCase{"texts_that_name_no_field", 400,
+                   R"({"errors": ["Validation failed", "9lives: no", "first_name:no space", "first_namex y", "first_name", "-x: y"]})",
+                   "Validation failed; 9lives: no; first_name:no space; "
+                   "first_namex y; first_name; -x: y",
+                   {{"upstream_errors",
+                     "Validation failed; 9lives: no; first_name:no space; "
+                     "first_namex y; first_name; -x: y"}},
+                   {}},
+        DetailCase{"message_is_not_read_for_fields", 400,
+                   R"({"message": "first_name: too long"})",
+                   "first_name: too long",
+                   {{"upstream_message", "first_name: too long"}},
+                   {}},
+        DetailCase{"no_bad_request_outside_400_and_422", 409,
+                   R"({"errors": ["first_name: already taken"]})",
+                   "first_name: already taken",
+                   {{"upstream_errors", "first_name: already taken"}},
+                   {}},
+        DetailCase{"duplicate_drf_errors_once", 400,
+                   R"({"first_name": ["Too long.", "Too long."], "error": "first_name: Too long."})",
+                   "first_name: Too long.",
+                   {{"upstream_error", "first_name: Too long."}},
+                   {{"first_name", "Too long."}}},
+        DetailCase{"empty_texts_give_no_metadata", 400,
+                   R"({"message": "", "error": "  ", "detail": "\n", "errors": ["", " "]})",
+                   "upstream returned HTTP 400 (Bad Request)", {}, {}}),
+    [](const testing::TestParamInfo<DetailCase>& info) {
+      return info.param.name;
+    });
+
+TEST(EnvelopeBoundsTest, MetadataValuesAreBounded) {
+  std::string errors;
+  for (int i = 0; i < 100; ++i) {
+    absl::StrAppend(&errors, i ? "," : "", "\"", std::string(50, 'r'), i,
+                    "\"");
+  }
+  const std::string body = absl::StrCat(
+      R"({"message": ")", std::string(1000, 'm'), R"(", "error": ")",
+      std::string(1000, 'e'), R"(", "detail": ")", std::string(1000, 'd'),
+      R"(", "errors": [)", errors, "]}");
+  const grpc::Status s = MapUpstreamFailure(HttpResult(500, body));
+  EXPECT_LE(s.error_message().size(), kMaxMessageBytes);
+  EXPECT_TRUE(absl::StartsWith(s.error_message(), std::string(500, 'm')));
+  const std::map<std::string, std::string> metadata = Metadata(Decode(s));
+  for (const char* key : {"upstream_message", "upstream_error",
+                          "upstream_detail", "upstream_errors"}) {
+    ASSERT_EQ(metadata.count(key), 1u) << key;
+    const std::string& value = metadata.at(key);
+    EXPECT_LE(value.size(), kMaxUpstreamMetadataBytes) << key;
+    EXPECT_GE(value.size(), kMaxUpstreamMetadataBytes - 3) << key;
+    EXPECT_TRUE(absl::EndsWith(value, "\xE2\x80\xA6")) << key;  // "…"
+  }
+  EXPECT_TRUE(absl::StartsWith(metadata.at("upstream_errors"),
+                               std::string(50, 'r') + "0; "));
+}
+
+TEST(EnvelopeBoundsTest, ViolationsAreBounded) {
+  std::string drf;
+  for (int i = 0; i < 20; ++i) {
+    absl::StrAppend(&drf, i ? "," : "", "\"d", i, "\"");
+  }
+  std::string errors;
+  for (int i = 0; i < 32; ++i) {
+    absl::StrAppend(&errors, i ? "," : "", "\"f_", i, ": bad\"");
+  }
+  const grpc::Status s = MapUpstreamFailure(HttpResult(
+      400, absl::StrCat(R"({"first_name": [)", drf, R"(], "errors": [)",
+                        errors, R"(], "error": "user_id is wrong"})")));
+  const Violations got = ViolationsOf(Decode(s));
+  ASSERT_EQ(got.size(), kMaxEnvelopeEntries);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(got[i], std::make_pair(std::string("first_name"),
+                                     absl::StrCat("d", i)));
+  }
+  // Then "error", then the "errors" entries, until the cap.
+  EXPECT_EQ(got[20], std::make_pair(std::string("user_id"),
+                                    std::string("user_id is wrong")));
+  EXPECT_EQ(got[21], std::make_pair(std::string("f_0"), std::string("bad")));
+  EXPECT_EQ(got[31], std::make_pair(std::string("f_10"), std::string("bad")));
+  EXPECT_LE(s.error_message().size(), kMaxMessageBytes);
+}
+
+// ---------------------------------------------------------------------------
+// The API key never reaches a caller.
+
+constexpr char kApiKey[] = "sk_live_4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c";
+
+std::vector<std::string> ApiKeys() { return {kApiKey}; }
+
+// Every text a caller can read from `s`: the message, the bytes of its
+// details, and in the decoded details the message, every ErrorInfo string
+// (reason, domain, metadata keys and values) and every BadRequest field and
+// description.
+std::vector<std::string> StatusTexts(const grpc::Status& s) {
+  std::vector<std::string> texts = {s.error_message(), s.error_details()};
+  google::rpc::Status status;
+  EXPECT_TRUE(DecodeStatusDetails(s, &status));
+  texts.push_back(status.message());
+  for (const google::protobuf::Any& any : status.details()) {
+    google::rpc::ErrorInfo info;
+    google::rpc::BadRequest bad_request;
+    if (any.UnpackTo(&info)) {
+      texts.push_back(info.reason());
+      texts.push_back(info.domain());
+      for (const auto& [key, value] : info.metadata()) {
+        texts.push_back(key);
+        texts.push_back(value);
+      }
+    } else if (any.UnpackTo(&bad_request)) {
+      for (const auto& v : bad_request.field_violations()) {
+        texts.push_back(v.field());
+        texts.push_back(v.description());
+      }
+    }
+  }
+  return texts;
+}
+
+// Fails when a text of `s` holds `secret` or any piece of it at least
+// kMinSecretFragmentBytes long (every such piece holds one of the windows
+// checked here).
+void ExpectNoSecret(const grpc::Status& s, const std::string& secret) {
+  for (const std::string& text : StatusTexts(s)) {
+    for (size_t i = 0; i + kMinSecretFragmentBytes <= secret.size(); ++i) {
+      const std::string piece = secret.substr(i, kMinSecretFragmentBytes);
+      EXPECT_THAT(text, Not(HasSubstr(piece))) << "in: " << text;
+    }
+  }
+}
+
+bool ShowsRedaction(const grpc::Status& s) {
+  for (const std::string& text : StatusTexts(s)) {
+    if (absl::StrContains(text, "[REDACTED]")) return true;
+  }
+  return false;
+}
+
+struct SecretCase {
+  std::string name;
+  int http_status;
+  std::string body;
+};
+
+std::ostream& operator<<(std::ostream& os, const SecretCase& c) {
+  return os << c.name;
+}
+
+class SecretEchoTest : public testing::TestWithParam<SecretCase> {};
+
+TEST_P(SecretEchoTest, KeyIsRedactedEverywhere) {
+  const SecretCase& c = GetParam();
+  const grpc::Status s =
+      MapUpstreamFailure(HttpResult(c.http_status, c.body), ApiKeys());
+  ExpectNoSecret(s, kApiKey);
+  // The echoing text is kept (with the key replaced), not dropped.
+  EXPECT_TRUE(ShowsRedaction(s)) << s.error_message();
+}
+
+std::string Key() { return kApiKey; }
+std::string KeyPrefix(size_t n) { return Key().substr(0, n); }
+
+INSTANTIATE_TEST_SUITE_P(
+    Echoes, SecretEchoTest,
+    testing::Values(
+        SecretCase{"detail_401", 401,
+                   absl::StrCat(R"({"detail": "Invalid token )", Key(),
+                                "\"}")},
+        SecretCase{"message_400", 400,
+                   absl::StrCat(R"({"message": "Authorization: Token )",
+                                Key(), " is malformed\"}")},
+        SecretCase{"error_400", 400,
+                   absl::StrCat(R"({"error": "key )", Key(),
+                                " is not valid here\"}")},
+        SecretCase{"errors_400", 400,
+                   absl::StrCat(R"({"errors": ["key )", Key(),
+                                R"( rejected", {"message": ")", Key(),
+                                "\"}]}")},
+        SecretCase{"drf_field_error", 400,
+                   absl::StrCat(R"({"first_name": [")", Key(), "\"]}")},
+        SecretCase{"drf_field_name", 400,
+                   absl::StrCat("{\"", Key(), R"(": ["unknown field"]})")},
+        SecretCase{"nested_field_422", 422,
+                   absl::StrCat(R"({"profile": {")", Key(), R"(": ["x )",
+                                Key(), "\"]}}")},
+        SecretCase{"field_named_in_errors", 400,
+                   absl::StrCat(R"({"errors": ["first_name: )", Key(),
+                                "\"]}")},
+        SecretCase{"field_named_in_error", 400,
+                   absl::StrCat(R"({"error": "user_id )", Key(),
+                                " unknown\"}")},
+        SecretCase{"truncated_key", 401,
+                   absl::StrCat(R"({"detail": "Invalid token )",
+                                KeyPrefix(20), "...\"}")},
+        SecretCase{"truncated_key_of_eight", 400,
+                   absl::StrCat(R"({"first_name": [")", KeyPrefix(8),
+                                "\"]}")},
+        SecretCase{"middle_of_key", 403,
+                   absl::StrCat(R"({"message": "key ending )",
+                                Key().substr(20), "\"}")},
+        SecretCase{"punctuation_around_key", 401,
+                   absl::StrCat(R"({"detail": "token=')", Key(), R"('; (\")",
+                                Key(), R"(\"), [)", Key(), "]: {", Key(),
+                                "} `", Key(), "`, <", Key(), ">.\"}")},
+        SecretCase{"json_escaped_key", 401,
+                   absl::StrCat(R"({"detail": "Invalid token \u0073)",
+                                Key().substr(1), "\"}")},
+        SecretCase{"glued_to_text", 400,
+                   absl::StrCat(R"({"message": "url?api_key=)", Key(),
+                                "&x=1\"}")},
+        SecretCase{"key_in_every_field", 400,
+                   absl::StrCat(R"({"message": ")", Key(), R"(", "error": ")",
+                                Key(), R"(", "detail": ")", Key(),
+                                R"(", "errors": [")", Key(),
+                                R"("], "first_name": [")", Key(), "\"]}")},
+        SecretCase{"key_straddles_message_cut", 400,
+                   absl::StrCat(R"({"message": ")", std::string(490, 'a'),
+                                " ", Key(), "\"}")},
+        SecretCase{"key_straddles_metadata_cut", 404,
+                   absl::StrCat(R"({"message": ")", std::string(240, 'a'),
+                                " ", Key(), "\"}")},
+        SecretCase{"key_straddles_description_cut", 400,
+                   absl::StrCat(R"({"first_name": [")", std::string(490, 'a'),
+                                " ", Key(), "\"]}")},
+        SecretCase{"key_in_huge_message_past_the_cut", 500,
+                   absl::StrCat(R"({"message": ")", Key(), " ",
+                                std::string(100000, 'x'), " ", Key(),
+                                R"(", "errors": [")", std::string(5000, 'y'),
+                                Key(), "\"]}")}),
+    [](const testing::TestParamInfo<SecretCase>& info) {
+      return info.param.name;
+    });
+
+TEST(SecretEchoTest, RedactedTextReadsNaturally) {
+  const grpc::Status s = MapUpstreamFailure(
+      HttpResult(401, absl::StrCat(R"({"detail": "Invalid token ')", Key(),
+                                   R"('."})")),
+      ApiKeys());
+  EXPECT_EQ(s.error_message(),
+            "upstream rejected the gateway's API key: Invalid token "
+            "'[REDACTED]'.");
+  EXPECT_EQ(Metadata(Decode(s)).at("upstream_detail"),
+            "Invalid token '[REDACTED]'.");
+}
+
+TEST(SecretEchoTest, FieldNamedInErrorKeepsItsViolation) {
+  const grpc::Status s = MapUpstreamFailure(
+      HttpResult(400, absl::StrCat(R"({"errors": ["first_name: )", Key(),
+                                   R"( is not a name"]})")),
+      ApiKeys());
+  EXPECT_EQ(ViolationsOf(Decode(s)),
+            (Violations{{"first_name", "[REDACTED] is not a name"}}));
+}
+
+TEST(SecretEchoTest, EmptySecretsChangeNothing) {
+  const std::string body = R"({"message": "plain text"})";
+  const std::vector<std::string> empty = {""};
+  const grpc::Status with = MapUpstreamFailure(HttpResult(400, body), empty);
+  const grpc::Status without = MapUpstreamFailure(HttpResult(400, body));
+  EXPECT_EQ(with.error_message(), "plain text");
+  EXPECT_EQ(with.error_message(), without.error_message());
+  EXPECT_EQ(Metadata(Decode(with)), Metadata(Decode(without)));
+}
+
+TEST(SecretEchoTest, TransportErrorDetailIsRedacted) {
+  UpstreamResult r;
+  r.error = TransportError::kProtocol;
+  r.error_detail = absl::StrCat("bad header value 'Token ", Key(), "'");
+  const grpc::Status s = MapUpstreamFailure(r, ApiKeys());
+  ExpectNoSecret(s, kApiKey);
+  EXPECT_EQ(s.error_message(),
+            "malformed HTTP response from the upstream: bad header value "
+            "'Token [REDACTED]'");
+}
+
+TEST(SecretEchoTest, MalformedResponseParseErrorIsRedacted) {
+  const grpc::Status s = MalformedResponseStatus(
+      HttpResult(200, "{}"), absl::StrCat("field '", Key(), "': unexpected"),
+      ApiKeys());
+  ExpectNoSecret(s, kApiKey);
+  EXPECT_EQ(s.error_message(),
+            "upstream returned a malformed response (HTTP 200): field "
+            "'[REDACTED]': unexpected");
 }
 
 // ---------------------------------------------------------------------------

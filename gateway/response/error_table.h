@@ -79,8 +79,12 @@ struct TransportErrorRow {
 //   kHttp2 UPSTREAM_HTTP2_ERROR, kProtocol UPSTREAM_PROTOCOL_ERROR: all
 //   UNAVAILABLE; kDeadlineExceeded DEADLINE_EXCEEDED DEADLINE_EXCEEDED;
 //   kCancelled CANCELLED CALLER_CANCELLED; kResponseTooLarge INTERNAL
-//   UPSTREAM_RESPONSE_TOO_LARGE; kOverloaded UNAVAILABLE GATEWAY_OVERLOADED
-//   and kDraining UNAVAILABLE GATEWAY_DRAINING (both retry_later);
+//   UPSTREAM_RESPONSE_TOO_LARGE; kResponseHeadersTooLarge INTERNAL
+//   UPSTREAM_RESPONSE_HEADERS_TOO_LARGE; kAttemptTimeout UNAVAILABLE
+//   UPSTREAM_ATTEMPT_TIMEOUT; kResponseBudgetExhausted UNAVAILABLE
+//   GATEWAY_RESPONSE_BUDGET_EXHAUSTED, kOverloaded UNAVAILABLE
+//   GATEWAY_OVERLOADED and kDraining UNAVAILABLE GATEWAY_DRAINING (these
+//   three retry_later);
 //   kInternal, and kNone (not an error: a caller bug), INTERNAL
 //   GATEWAY_INTERNAL.
 TransportErrorRow LookupTransportError(TransportError error);

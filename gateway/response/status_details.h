@@ -52,9 +52,11 @@ inline constexpr size_t kMaxFieldPathBytes = 128;
 inline constexpr absl::Duration kDefaultOverloadRetryDelay = absl::Seconds(1);
 
 // Everything a status is built from. The message and the violations may be
-// raw (upstream or caller text): BuildStatus sanitizes them. The reason and
-// the metadata go on the wire as given, so they must be the gateway's own
-// text (constants, numbers, enum names), never text from the input.
+// raw (upstream or caller text): BuildStatus sanitizes them, but redacts
+// nothing (secrets are the mapper's business, before it fills these in).
+// The reason and the metadata go on the wire as given, so they must be the
+// gateway's own text (constants, numbers, enum names), or input text the
+// caller has already sanitized, redacted and bounded.
 struct StatusParts {
   grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
   std::string reason;   // ErrorInfo.reason, e.g. "UPSTREAM_NOT_FOUND"
