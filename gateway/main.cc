@@ -62,7 +62,10 @@ int main(int argc, char** argv) {
   if (!server.ok()) {
     std::fprintf(stderr, "usergateway: %s\n",
                  std::string(server.status().message()).c_str());
-    return 1;
+    // A bad setting found while starting (the API key, TLS files) is a
+    // configuration error like those of ParseConfig; anything else (the
+    // port cannot be bound) is not.
+    return absl::IsInvalidArgument(server.status()) ? 2 : 1;
   }
   int port = (*server)->port();
   if (!config->port_file.empty() && !WritePortFile(config->port_file, port)) {

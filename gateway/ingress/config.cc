@@ -4,16 +4,22 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 
 namespace usergateway {
 namespace {
@@ -28,11 +34,17 @@ struct Flag {
   const char* default_text;
   const char* help;
   Setter set;
+  // A bool flag may stand alone on the command line ("--name" means
+  // "--name=true"); any other flag takes a value. Set by BoolFlag only.
+  bool is_bool = false;
 };
 
+// True and false as a bool flag or its variable spells them. An empty value
+// is an error, not "on": "GATEWAY_ALLOW_INSECURE_HTTP=" in a manifest more
+// likely means a value that failed to render than a wish to enable it.
 std::string ParseBool(absl::string_view value, bool* out) {
   std::string v = absl::AsciiStrToLower(value);
-  if (v == "true" || v == "1" || v == "yes" || v.empty()) {
+  if (v == "true" || v == "1" || v == "yes") {
     *out = true;
   } else if (v == "false" || v == "0" || v == "no") {
     *out = false;
@@ -80,10 +92,38 @@ Setter Integer(std::function<T*(Config*)> field, int64_t min, int64_t max) {
   };
 }
 
-Setter Bool(std::function<bool*(Config*)> field) {
-  return [field](absl::string_view value, Config* c) {
+// The only way to make a bool flag, so that each one can stand alone and
+// refuses an empty value naming both the flag and its variable.
+Flag BoolFlag(const char* name, const char* env, const char* default_text,
+              const char* help, std::function<bool*(Config*)> field) {
+  Setter set = [name, env, field](absl::string_view value, Config* c) {
+    if (value.empty()) {
+      return absl::StrCat("empty value; --", name, " (", env,
+                          ") takes true or false, or is left unset for the "
+                          "default (a bare --", name,
+                          " on the command line means true)");
+    }
     return ParseBool(value, field(c));
   };
+  return Flag{name, env, default_text, help, std::move(set), /*is_bool=*/true};
+}
+
+// Validates each comma-separated entry of --forward_metadata (lower-cased,
+// surrounding whitespace trimmed, empty entries skipped).
+std::string SetForwardMetadata(absl::string_view value, Config* c) {
+  std::vector<std::string> keys;
+  for (absl::string_view entry :
+       absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+    std::string key =
+        absl::AsciiStrToLower(absl::StripAsciiWhitespace(entry));
+    if (absl::Status s = ValidateForwardMetadataKey(key); !s.ok()) {
+      return absl::StrCat("entry \"", absl::CHexEscape(key), "\" ",
+                          s.message());
+    }
+    keys.push_back(std::move(key));
+  }
+  c->translator.forward_metadata = std::move(keys);
+  return std::string();
 }
 
 const std::vector<Flag>& Flags() {
@@ -114,9 +154,10 @@ const std::vector<Flag>& Flags() {
        "how often to check the key file for a rotated key",
        Millis([](Config* c) { return &c->api_key_reload_interval; }, 0,
               3600000)},
-      {"allow_insecure_http", "GATEWAY_ALLOW_INSECURE_HTTP", "false",
-       "allow an http:// upstream (the API key then travels in clear text)",
-       Bool([](Config* c) { return &c->upstream.allow_insecure_http; })},
+      BoolFlag("allow_insecure_http", "GATEWAY_ALLOW_INSECURE_HTTP", "false",
+               "allow an http:// upstream (the API key then travels in "
+               "clear text)",
+               [](Config* c) { return &c->upstream.allow_insecure_http; }),
       {"ca_bundle", "GATEWAY_CA_BUNDLE", "(system store)",
        "PEM file of CAs trusted for the upstream's certificate",
        [](absl::string_view v, Config* c) {
@@ -163,6 +204,25 @@ const std::vector<Flag>& Flags() {
        Integer<size_t>(
            [](Config* c) { return &c->upstream.max_response_bytes; }, 1024,
            int64_t{1} << 30)},
+      {"max_response_header_bytes", "GATEWAY_MAX_RESPONSE_HEADER_BYTES",
+       "61440",
+       "largest upstream response header section accepted (status line and "
+       "every header line, interim 1xx responses included)",
+       Integer<size_t>(
+           [](Config* c) { return &c->upstream.max_response_header_bytes; },
+           1024, 1048576)},
+      {"response_buffer_budget_bytes", "GATEWAY_RESPONSE_BUFFER_BUDGET_BYTES",
+       "268435456",
+       "cap on the bytes held by response bodies of all calls in flight "
+       "together (0: unlimited; else at least --max_response_bytes)",
+       Integer<size_t>(
+           [](Config* c) { return &c->upstream.response_buffer_budget_bytes; },
+           0, std::numeric_limits<int64_t>::max())},
+      {"attempt_timeout_ms", "GATEWAY_ATTEMPT_TIMEOUT_MS", "0",
+       "bound on one upstream attempt, after which a retry may follow "
+       "(0: none, an attempt may use the call's whole remaining time)",
+       Millis([](Config* c) { return &c->upstream.attempt_timeout; }, 0,
+              600000)},
       {"max_in_flight", "GATEWAY_MAX_IN_FLIGHT", "10000",
        "calls in flight upstream before new ones get UNAVAILABLE",
        Integer<size_t>([](Config* c) { return &c->upstream.max_in_flight; },
@@ -173,9 +233,9 @@ const std::vector<Flag>& Flags() {
        Integer<long>(
            [](Config* c) { return &c->upstream.max_host_connections; }, 0,
            1000000)},
-      {"upstream_http2", "GATEWAY_UPSTREAM_HTTP2", "true",
-       "offer HTTP/2 to https upstreams (multiplexes calls)",
-       Bool([](Config* c) { return &c->upstream.http2; })},
+      BoolFlag("upstream_http2", "GATEWAY_UPSTREAM_HTTP2", "true",
+               "offer HTTP/2 to https upstreams (multiplexes calls)",
+               [](Config* c) { return &c->upstream.http2; }),
       {"upstream_loops", "GATEWAY_UPSTREAM_LOOPS", "0",
        "upstream event-loop threads (0: auto, one per available CPU, "
        "honouring a cgroup CPU limit, at most 8)",
@@ -191,19 +251,15 @@ const std::vector<Flag>& Flags() {
                        8192)},
       {"forward_metadata", "GATEWAY_FORWARD_METADATA", "",
        "comma-separated caller metadata keys to forward as headers "
-       "(x-request-id, traceparent and tracestate always are)",
-       [](absl::string_view v, Config* c) {
-         c->translator.forward_metadata.clear();
-         for (absl::string_view key :
-              absl::StrSplit(v, ',', absl::SkipWhitespace())) {
-           c->translator.forward_metadata.push_back(
-               absl::AsciiStrToLower(absl::StripAsciiWhitespace(key)));
-         }
-         return std::string();
-       }},
+       "(x-request-id, traceparent and tracestate always are; grpc-*, "
+       "-bin, pseudo-, hop-by-hop and the gateway's own headers are refused)",
+       SetForwardMetadata},
       {"user_agent", "GATEWAY_USER_AGENT", "usergateway/0.1.0",
-       "User-Agent sent upstream",
+       "User-Agent sent upstream (printable ASCII, at most 256 bytes)",
        [](absl::string_view v, Config* c) {
+         if (absl::Status s = ValidateUserAgent(v); !s.ok()) {
+           return std::string(s.message());
+         }
          c->translator.user_agent = std::string(v);
          return std::string();
        }},
@@ -225,9 +281,9 @@ const std::vector<Flag>& Flags() {
       {"drain_grace_ms", "GATEWAY_DRAIN_GRACE_MS", "20000",
        "then: new calls refused, in-flight calls get this long to finish",
        Millis([](Config* c) { return &c->drain_grace; }, 0, 600000)},
-      {"log_calls", "GATEWAY_LOG_CALLS", "true",
-       "write one JSON line per call to stderr",
-       Bool([](Config* c) { return &c->log_calls; })},
+      BoolFlag("log_calls", "GATEWAY_LOG_CALLS", "true",
+               "write one JSON line per call to stderr",
+               [](Config* c) { return &c->log_calls; }),
   };
   return *flags;
 }
@@ -301,6 +357,16 @@ absl::Status Validate(const Config& c) {
     return absl::InvalidArgumentError(
         "--tls_client_ca needs --tls_cert and --tls_key");
   }
+  if (c.upstream.response_buffer_budget_bytes != 0 &&
+      c.upstream.response_buffer_budget_bytes <
+          c.upstream.max_response_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--response_buffer_budget_bytes (",
+        c.upstream.response_buffer_budget_bytes,
+        ") must be 0 (unlimited) or at least --max_response_bytes (",
+        c.upstream.max_response_bytes,
+        "): a response of the largest size accepted could never fit"));
+  }
   if (c.upstream.backoff_max < c.upstream.backoff_base) {
     return absl::InvalidArgumentError(
         "--backoff_max_ms must be at least --backoff_base_ms");
@@ -342,10 +408,11 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
           absl::StrCat("unknown flag --", name, " (see --help)"));
     }
     if (!has_value) {
-      // A bool flag may stand alone; any other takes the next argument.
-      bool is_bool = std::string(flag->default_text) == "true" ||
-                     std::string(flag->default_text) == "false";
-      if (!is_bool) {
+      // A bool flag may stand alone, meaning true ("--name=" is not that:
+      // it is an empty value, refused); any other takes the next argument.
+      if (flag->is_bool) {
+        value = "true";
+      } else {
         if (i + 1 >= args.size()) {
           return absl::InvalidArgumentError(
               absl::StrCat("--", name, " needs a value"));
@@ -354,8 +421,8 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
       }
     }
     if (std::string error = flag->set(value, &config); !error.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--", name, "=", value, ": ", error));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", name, "=", absl::CHexEscape(value), ": ", error));
     }
     given.insert(name);
   }
@@ -365,7 +432,8 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
     if (value == nullptr) continue;
     if (std::string error = flag.set(value, &config); !error.empty()) {
       return absl::InvalidArgumentError(
-          absl::StrCat(flag.env, "=", value, ": ", error));
+          absl::StrCat(flag.env, "=", absl::CHexEscape(value), " (--",
+                       flag.name, "): ", error));
     }
   }
   if (const char* key = getenv("GATEWAY_API_KEY"); key != nullptr) {
@@ -379,8 +447,9 @@ std::string Usage() {
   std::string out =
       "usergateway: gRPC UpdateUserProfile -> REST PUT "
       "/authn2/v0/user/{user_id}\n\n"
-      "Flags (--name=value or --name value; each falls back to its "
-      "environment variable):\n";
+      "Flags (--name=value or --name value; a bool flag alone means true, "
+      "and an empty value is refused; each falls back to its environment "
+      "variable):\n";
   for (const Flag& flag : Flags()) {
     absl::StrAppend(&out, "  --", flag.name, " (", flag.env,
                     ", default: ", flag.default_text, ")\n      ", flag.help,

@@ -62,6 +62,28 @@ using GetEnvFunction = std::function<const char*(const char*)>;
 // a flag not given falls back to its environment variable (GATEWAY_NAME).
 // Returns the validated config, kInvalidArgument naming the first bad flag,
 // or kCancelled when --help was asked for (the caller prints Usage()).
+//
+// A bad value's message starts "--name=value: " (from the command line) or
+// "GATEWAY_NAME=value (--name): " (from the environment), the value
+// C-escaped, then says what is wrong. Rules beyond each flag's type and
+// range:
+//   bool flags (allow_insecure_http, upstream_http2, log_calls)
+//       true/1/yes or false/0/no, any case. A bare --name (no '=') means
+//       true; an empty value (--name= or GATEWAY_NAME=) is refused, the
+//       message naming the flag and its variable.
+//   --user_agent  ValidateUserAgent (request_translator.h): 1 to 256 bytes
+//       of printable ASCII (0x20..0x7E), no leading or trailing space.
+//   --forward_metadata  comma-separated, each entry lower-cased, trimmed
+//       and checked by ValidateForwardMetadataKey (header_policy.h); the
+//       message names the entry.
+//   --path_template  ValidatePathTemplate (path_template.h), which also
+//       refuses "." and ".." segments.
+//   --max_response_header_bytes  1024..1048576 (default 61440).
+//   --response_buffer_budget_bytes  0 (unlimited) or at least
+//       --max_response_bytes (default 268435456).
+//   --attempt_timeout_ms  0 (none) to 600000 (default 0).
+// The API key itself is checked when the server creates its ApiKeySource
+// (api_key_source.h, CheckApiKey), which fails start-up the same way.
 absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
                                    const GetEnvFunction& getenv);
 

@@ -2,7 +2,14 @@
 
 #include <cstdio>
 #include <map>
+#include <ostream>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -131,6 +138,340 @@ TEST(ConfigTest, RejectsBadSettingsWithClearMessages) {
   }
 }
 
+// ---------------------------------------------------------------------------
+// Bool flags: a bare --name means true; an empty value never does.
+
+struct BoolFlagCase {
+  std::string flag;
+  std::string env;
+  bool default_value;
+  bool Config::*top_level;             // one of these two is set
+  bool CurlUpstreamOptions::*upstream;
+};
+
+bool Read(const Config& c, const BoolFlagCase& f) {
+  return f.top_level != nullptr ? c.*f.top_level : c.upstream.*f.upstream;
+}
+
+// Every bool flag the gateway has.
+const BoolFlagCase kBoolFlags[] = {
+    {"allow_insecure_http", "GATEWAY_ALLOW_INSECURE_HTTP", false, nullptr,
+     &CurlUpstreamOptions::allow_insecure_http},
+    {"upstream_http2", "GATEWAY_UPSTREAM_HTTP2", true, nullptr,
+     &CurlUpstreamOptions::http2},
+    {"log_calls", "GATEWAY_LOG_CALLS", true, &Config::log_calls, nullptr},
+};
+
+TEST(ConfigTest, BoolFlagsStandAloneOrTakeAValue) {
+  for (const BoolFlagCase& f : kBoolFlags) {
+    const Env::Vars key = {{"GATEWAY_API_KEY", "k"}};
+    struct Way {
+      std::vector<std::string> args;
+      Env::Vars env;
+      bool want;
+    };
+    const std::vector<Way> ways = {
+        {{}, {}, f.default_value},
+        {{"--" + f.flag}, {}, true},
+        {{"--" + f.flag + "=true"}, {}, true},
+        {{"--" + f.flag + "=TRUE"}, {}, true},
+        {{"--" + f.flag + "=1"}, {}, true},
+        {{"--" + f.flag + "=yes"}, {}, true},
+        {{"--" + f.flag + "=false"}, {}, false},
+        {{"--" + f.flag + "=0"}, {}, false},
+        {{"--" + f.flag + "=No"}, {}, false},
+        {{}, {{f.env, "true"}}, true},
+        {{}, {{f.env, "false"}}, false},
+        {{}, {{f.env, "0"}}, false},
+        // The command line wins over the environment.
+        {{"--" + f.flag}, {{f.env, "false"}}, true},
+        {{"--" + f.flag + "=false"}, {{f.env, "true"}}, false},
+    };
+    for (const Way& way : ways) {
+      std::vector<std::string> args = {"--upstream_base_url=https://h/api"};
+      args.insert(args.end(), way.args.begin(), way.args.end());
+      Env::Vars vars = key;
+      vars.insert(way.env.begin(), way.env.end());
+      Env env(vars);
+      absl::StatusOr<Config> c = ParseConfig(args, env.Fn());
+      ASSERT_TRUE(c.ok()) << f.flag << ": " << c.status();
+      EXPECT_EQ(Read(*c, f), way.want)
+          << f.flag << " " << (way.args.empty() ? "" : way.args[0]);
+    }
+  }
+}
+
+TEST(ConfigTest, EmptyBoolIsAnErrorNamingFlagAndVariable) {
+  for (const BoolFlagCase& f : kBoolFlags) {
+    const std::vector<std::pair<std::vector<std::string>, Env::Vars>> ways = {
+        {{"--" + f.flag + "="}, {{"GATEWAY_API_KEY", "k"}}},
+        {{}, {{"GATEWAY_API_KEY", "k"}, {f.env, ""}}},
+    };
+    for (const auto& [extra, vars] : ways) {
+      std::vector<std::string> args = {"--upstream_base_url=https://h/api"};
+      args.insert(args.end(), extra.begin(), extra.end());
+      Env env(vars);
+      absl::StatusOr<Config> c = ParseConfig(args, env.Fn());
+      ASSERT_FALSE(c.ok()) << f.flag << " read an empty value as "
+                           << Read(*c, f);
+      EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+      const std::string message(c.status().message());
+      EXPECT_THAT(message, HasSubstr("--" + f.flag)) << message;
+      EXPECT_THAT(message, HasSubstr(f.env)) << message;
+      EXPECT_THAT(message, HasSubstr("empty value")) << message;
+    }
+  }
+}
+
+TEST(ConfigTest, EmptyInsecureHttpFromTheEnvironmentDoesNotAllowHttp) {
+  Env env(Env::Vars{{"GATEWAY_API_KEY", "k"},
+                    {"GATEWAY_ALLOW_INSECURE_HTTP", ""}});
+  absl::StatusOr<Config> c =
+      ParseConfig({"--upstream_base_url=http://127.0.0.1:8/api"}, env.Fn());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(std::string(c.status().message()),
+            "GATEWAY_ALLOW_INSECURE_HTTP= (--allow_insecure_http): empty "
+            "value; --allow_insecure_http (GATEWAY_ALLOW_INSECURE_HTTP) takes "
+            "true or false, or is left unset for the default (a bare "
+            "--allow_insecure_http on the command line means true)");
+}
+
+// A bare bool flag does not swallow the next argument.
+TEST(ConfigTest, BareBoolFlagLeavesTheNextArgument) {
+  Env env(Env::Vars{{"GATEWAY_API_KEY", "k"}});
+  absl::StatusOr<Config> c =
+      ParseConfig({"--allow_insecure_http", "--upstream_base_url",
+                   "http://127.0.0.1:8/api", "--log_calls"},
+                  env.Fn());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->upstream.allow_insecure_http);
+  EXPECT_EQ(c->translator.base_url, "http://127.0.0.1:8/api");
+  EXPECT_TRUE(c->log_calls);
+}
+
+// ---------------------------------------------------------------------------
+// Settings that would otherwise fail every call.
+
+struct SettingCase {
+  std::string name;
+  std::vector<std::string> args;
+  Env::Vars env;
+  std::string message;  // empty when valid
+};
+
+void PrintTo(const SettingCase& c, std::ostream* os) { *os << c.name; }
+
+class SettingTest : public ::testing::TestWithParam<SettingCase> {};
+
+TEST_P(SettingTest, ValidatedAtStart) {
+  const SettingCase& s = GetParam();
+  std::vector<std::string> args = {"--upstream_base_url=https://h/api"};
+  args.insert(args.end(), s.args.begin(), s.args.end());
+  Env::Vars vars = {{"GATEWAY_API_KEY", "k"}};
+  vars.insert(s.env.begin(), s.env.end());
+  Env env(vars);
+  absl::StatusOr<Config> c = ParseConfig(args, env.Fn());
+  if (s.message.empty()) {
+    EXPECT_TRUE(c.ok()) << c.status();
+  } else {
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(c.status().message()), HasSubstr(s.message));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    UserAgent, SettingTest,
+    ::testing::Values(
+        SettingCase{"Spaces", {"--user_agent=acme-gw/2.0 (ops team)"}, {}, ""},
+        SettingCase{"Bytes256", {"--user_agent=" + std::string(256, 'u')}, {},
+                    ""},
+        SettingCase{"Bytes257", {"--user_agent=" + std::string(257, 'u')}, {},
+                    "--user_agent=" + std::string(257, 'u') +
+                        ": must be at most 256 bytes"},
+        SettingCase{"Empty", {"--user_agent="}, {},
+                    "--user_agent=: must not be empty"},
+        SettingCase{"EmptyFromEnvironment", {}, {{"GATEWAY_USER_AGENT", ""}},
+                    "GATEWAY_USER_AGENT= (--user_agent): must not be empty"},
+        SettingCase{"CrLf", {"--user_agent=ua\r\nX-Evil: 1"}, {},
+                    "--user_agent=ua\\r\\nX-Evil: 1: must be printable "
+                    "ASCII"},
+        SettingCase{"Tab", {}, {{"GATEWAY_USER_AGENT", "ua\tx"}},
+                    "(--user_agent): must be printable ASCII"},
+        SettingCase{"NonAscii", {"--user_agent=ua\xC3\xA9"}, {},
+                    "--user_agent=ua\\xc3\\xa9: must be printable ASCII"},
+        SettingCase{"Del", {"--user_agent=ua\x7F"}, {},
+                    "must be printable ASCII"},
+        SettingCase{"LeadingSpace", {"--user_agent= ua"}, {},
+                    "--user_agent= ua: must not start or end with a space"},
+        SettingCase{"TrailingSpace", {"--user_agent=ua "}, {},
+                    "must not start or end with a space"}),
+    [](const ::testing::TestParamInfo<SettingCase>& info) {
+      return info.param.name;
+    });
+
+INSTANTIATE_TEST_SUITE_P(
+    ForwardMetadata, SettingTest,
+    ::testing::Values(
+        SettingCase{"Valid", {"--forward_metadata=x-tenant,x_b.c-1,cookie"},
+                    {}, ""},
+        SettingCase{"EmptyList", {"--forward_metadata="}, {}, ""},
+        SettingCase{"Host", {"--forward_metadata=x-tenant,Host"}, {},
+                    "--forward_metadata=x-tenant,Host: entry \"host\" is a "
+                    "hop-by-hop or framing header"},
+        SettingCase{"Authorization", {"--forward_metadata=authorization"}, {},
+                    "entry \"authorization\" is set by the gateway itself"},
+        SettingCase{"RequestId", {"--forward_metadata=x-request-id"}, {},
+                    "entry \"x-request-id\" is set by the gateway itself"},
+        SettingCase{"UserAgent", {"--forward_metadata=user-agent"}, {},
+                    "entry \"user-agent\" is set by the gateway itself"},
+        SettingCase{"ContentType", {"--forward_metadata=content-type"}, {},
+                    "entry \"content-type\" is set by the gateway"},
+        SettingCase{"ContentLength", {"--forward_metadata=content-length"}, {},
+                    "entry \"content-length\" is a hop-by-hop"},
+        SettingCase{"TransferEncoding",
+                    {"--forward_metadata=transfer-encoding"}, {},
+                    "entry \"transfer-encoding\" is a hop-by-hop"},
+        SettingCase{"Connection", {"--forward_metadata=connection"}, {},
+                    "entry \"connection\" is a hop-by-hop"},
+        SettingCase{"KeepAlive", {"--forward_metadata=keep-alive"}, {},
+                    "entry \"keep-alive\" is a hop-by-hop"},
+        SettingCase{"Te", {"--forward_metadata=te"}, {},
+                    "entry \"te\" is a hop-by-hop"},
+        SettingCase{"Upgrade", {"--forward_metadata=upgrade"}, {},
+                    "entry \"upgrade\" is a hop-by-hop"},
+        SettingCase{"Expect", {"--forward_metadata=expect"}, {},
+                    "entry \"expect\" would change how"},
+        SettingCase{"Proxy", {"--forward_metadata=proxy-authorization"}, {},
+                    "entry \"proxy-authorization\" is a proxy header"},
+        SettingCase{"Grpc", {"--forward_metadata=grpc-timeout"}, {},
+                    "entry \"grpc-timeout\" is reserved by gRPC"},
+        SettingCase{"Binary", {"--forward_metadata=x-trace-bin"}, {},
+                    "entry \"x-trace-bin\" is binary metadata"},
+        SettingCase{"PseudoHeader", {"--forward_metadata=:authority"}, {},
+                    "entry \":authority\" is a pseudo-header"},
+        SettingCase{"NotAKey", {"--forward_metadata=x-a b"}, {},
+                    "entry \"x-a b\" is not a gRPC metadata key"},
+        SettingCase{"NotAKeyFromEnvironment", {},
+                    {{"GATEWAY_FORWARD_METADATA", "x-ok,x/no"}},
+                    "GATEWAY_FORWARD_METADATA=x-ok,x/no (--forward_metadata): "
+                    "entry \"x/no\" is not a gRPC metadata key"}),
+    [](const ::testing::TestParamInfo<SettingCase>& info) {
+      return info.param.name;
+    });
+
+INSTANTIATE_TEST_SUITE_P(
+    NewUpstreamFlags, SettingTest,
+    ::testing::Values(
+        SettingCase{"HeaderBytesMin", {"--max_response_header_bytes=1024"}, {},
+                    ""},
+        SettingCase{"HeaderBytesMax", {"--max_response_header_bytes=1048576"},
+                    {}, ""},
+        SettingCase{"HeaderBytesTooSmall",
+                    {"--max_response_header_bytes=1023"}, {},
+                    "--max_response_header_bytes=1023: must be between 1024 "
+                    "and 1048576"},
+        SettingCase{"HeaderBytesTooLarge", {},
+                    {{"GATEWAY_MAX_RESPONSE_HEADER_BYTES", "1048577"}},
+                    "GATEWAY_MAX_RESPONSE_HEADER_BYTES=1048577 "
+                    "(--max_response_header_bytes): must be between 1024 and "
+                    "1048576"},
+        SettingCase{"HeaderBytesNotANumber",
+                    {"--max_response_header_bytes=60k"}, {},
+                    "--max_response_header_bytes=60k: expected an integer"},
+        SettingCase{"BudgetUnlimited", {"--response_buffer_budget_bytes=0"},
+                    {}, ""},
+        SettingCase{"BudgetEqualToLargestResponse",
+                    {"--response_buffer_budget_bytes=1048576"}, {}, ""},
+        SettingCase{"BudgetBelowLargestResponse",
+                    {"--response_buffer_budget_bytes=1048575"}, {},
+                    "--response_buffer_budget_bytes (1048575) must be 0 "
+                    "(unlimited) or at least --max_response_bytes (1048576): "
+                    "a response of the largest size accepted could never fit"},
+        SettingCase{"BudgetBelowRaisedLargestResponse",
+                    {"--max_response_bytes=4194304",
+                     "--response_buffer_budget_bytes=2097152"},
+                    {}, "at least --max_response_bytes (4194304)"},
+        SettingCase{"BudgetFollowsLoweredLargestResponse", {},
+                    {{"GATEWAY_MAX_RESPONSE_BYTES", "1024"},
+                     {"GATEWAY_RESPONSE_BUFFER_BUDGET_BYTES", "1024"}},
+                    ""},
+        SettingCase{"BudgetNegative", {"--response_buffer_budget_bytes=-1"}, {},
+                    "--response_buffer_budget_bytes=-1: must be between 0"},
+        SettingCase{"AttemptTimeoutMax", {"--attempt_timeout_ms=600000"}, {},
+                    ""},
+        SettingCase{"AttemptTimeoutTooLarge", {"--attempt_timeout_ms=600001"},
+                    {},
+                    "--attempt_timeout_ms=600001: must be between 0 and "
+                    "600000"},
+        SettingCase{"AttemptTimeoutNegative", {},
+                    {{"GATEWAY_ATTEMPT_TIMEOUT_MS", "-1"}},
+                    "GATEWAY_ATTEMPT_TIMEOUT_MS=-1 (--attempt_timeout_ms): "
+                    "must be between 0 and 600000"}),
+    [](const ::testing::TestParamInfo<SettingCase>& info) {
+      return info.param.name;
+    });
+
+INSTANTIATE_TEST_SUITE_P(
+    PathTemplate, SettingTest,
+    ::testing::Values(
+        SettingCase{"EnterpriseId",
+                    {"--path_template=/t/{enterprise_id}/u/{user_id}"}, {},
+                    ""},
+        SettingCase{"DotDot", {"--path_template=/a/../u/{user_id}"}, {},
+                    "--path_template: path template has a \".\" or \"..\" "
+                    "segment"},
+        SettingCase{"EncodedDot", {},
+                    {{"GATEWAY_PATH_TEMPLATE", "/a/%2e/u/{user_id}"}},
+                    "--path_template: path template has a \".\" or \"..\" "
+                    "segment"}),
+    [](const ::testing::TestParamInfo<SettingCase>& info) {
+      return info.param.name;
+    });
+
+TEST(ConfigTest, NewUpstreamFlagsDefaultsAndValues) {
+  Env defaults_env(Env::Vars{{"GATEWAY_API_KEY", "k"}});
+  absl::StatusOr<Config> defaults = ParseConfig(kMinimal, defaults_env.Fn());
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->upstream.max_response_header_bytes, 61440u);
+  EXPECT_EQ(defaults->upstream.response_buffer_budget_bytes, 268435456u);
+  EXPECT_EQ(defaults->upstream.attempt_timeout, absl::ZeroDuration());
+  // The defaults the help text states are the ones the options carry.
+  const std::string usage = Usage();
+  EXPECT_THAT(usage, HasSubstr("--max_response_header_bytes "
+                               "(GATEWAY_MAX_RESPONSE_HEADER_BYTES, default: "
+                               "61440)"));
+  EXPECT_THAT(usage, HasSubstr("--response_buffer_budget_bytes "
+                               "(GATEWAY_RESPONSE_BUFFER_BUDGET_BYTES, "
+                               "default: 268435456)"));
+  EXPECT_THAT(usage, HasSubstr("--attempt_timeout_ms "
+                               "(GATEWAY_ATTEMPT_TIMEOUT_MS, default: 0)"));
+  EXPECT_EQ(CurlUpstreamOptions().max_response_header_bytes, 61440u);
+  EXPECT_EQ(CurlUpstreamOptions().response_buffer_budget_bytes, 268435456u);
+  EXPECT_EQ(CurlUpstreamOptions().attempt_timeout, absl::ZeroDuration());
+
+  Env env(Env::Vars{{"GATEWAY_API_KEY", "k"},
+                    {"GATEWAY_ATTEMPT_TIMEOUT_MS", "1500"}});
+  absl::StatusOr<Config> c = ParseConfig(
+      {"--upstream_base_url=https://h/api", "--max_response_header_bytes=8192",
+       "--response_buffer_budget_bytes", "0"},
+      env.Fn());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->upstream.max_response_header_bytes, 8192u);
+  EXPECT_EQ(c->upstream.response_buffer_budget_bytes, 0u);
+  EXPECT_EQ(c->upstream.attempt_timeout, absl::Milliseconds(1500));
+}
+
+TEST(ConfigTest, ForwardMetadataIsLowerCasedAndTrimmed) {
+  Env env(Env::Vars{
+      {"GATEWAY_API_KEY", "k"},
+      {"GATEWAY_FORWARD_METADATA", " X-Tenant , ,x-b3-sampled,"}});
+  absl::StatusOr<Config> c = ParseConfig(kMinimal, env.Fn());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(c->translator.forward_metadata,
+              ::testing::ElementsAre("x-tenant", "x-b3-sampled"));
+}
+
 TEST(ConfigTest, KeyFromEnvironmentNeverAppearsInErrors) {
   Env env(Env::Vars{{"GATEWAY_API_KEY", "super-secret-key"}});
   absl::StatusOr<Config> c =
@@ -148,7 +489,10 @@ TEST(ConfigTest, HelpListsEveryFlagAndVariable) {
   for (const char* text :
        {"--listen", "GATEWAY_LISTEN", "--upstream_base_url", "--api_key_file",
         "GATEWAY_API_KEY", "--ca_bundle", "--allow_insecure_http",
-        "--drain_grace_ms"}) {
+        "--drain_grace_ms", "--max_response_header_bytes",
+        "GATEWAY_MAX_RESPONSE_HEADER_BYTES", "--response_buffer_budget_bytes",
+        "GATEWAY_RESPONSE_BUFFER_BUDGET_BYTES", "--attempt_timeout_ms",
+        "GATEWAY_ATTEMPT_TIMEOUT_MS"}) {
     EXPECT_THAT(usage, HasSubstr(text));
   }
 }

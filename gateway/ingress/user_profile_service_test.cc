@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -212,16 +214,37 @@ TEST_F(UserProfileServiceTest, InvalidRequestNeverReachesTheUpstream) {
   EXPECT_EQ(log_.entries().size(), 1u);
 }
 
-TEST_F(UserProfileServiceTest, KeyThatCannotBeSentIsInternalWithoutUpstream) {
+TEST_F(UserProfileServiceTest, KeyThatCannotBeSentIsRefusedBeforeAnyCall) {
   // A control character inside the key (say, a key file with "\x01") would
-  // corrupt the Authorization header: the gateway refuses to send it.
-  StartWithKey("bad\x01key");
+  // corrupt the Authorization header, and so fail every call: the key
+  // source refuses it when the gateway starts, without echoing it.
+  absl::StatusOr<std::unique_ptr<ApiKeySource>> source =
+      ApiKeySource::FromValue("bad\x01key");
+  ASSERT_FALSE(source.ok());
+  EXPECT_EQ(source.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(source.status().message().find("bad"), std::string::npos);
+  EXPECT_EQ(upstream_.started(), 0u);
+}
+
+TEST_F(UserProfileServiceTest, KeyEchoedByTheUpstreamIsRedacted) {
+  const std::string key = "sk_live_0123456789abcdefABCDEF";
+  StartWithKey(key);
+  upstream_.SetResponder([&key](const UpstreamRequest&) {
+    return std::optional<UpstreamResult>(FakeUpstreamClient::HttpResult(
+        401, absl::StrCat(R"({"detail": "Invalid token )", key,
+                          R"(", "errors": ["token )", key.substr(0, 12),
+                          R"(... rejected"]})")));
+  });
   UpdateUserProfileResponse response;
   grpc::Status status = Call(ValidRequest(), &response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
-  EXPECT_EQ(ReasonOf(status), "GATEWAY_INTERNAL");
-  EXPECT_EQ(status.error_message().find("bad"), std::string::npos);
-  EXPECT_EQ(upstream_.started(), 0u);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(ReasonOf(status), "UPSTREAM_UNAUTHENTICATED");
+  // Neither the key nor its first 12 bytes anywhere: message or details.
+  for (const std::string& text :
+       {status.error_message(), status.error_details()}) {
+    EXPECT_EQ(text.find(key.substr(0, 12)), std::string::npos) << text;
+  }
+  EXPECT_NE(status.error_message().find("[REDACTED]"), std::string::npos);
 }
 
 TEST_F(UserProfileServiceTest, CancelAfterTheUpstreamCallStartedCancelsIt) {

@@ -3,11 +3,18 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <memory>
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
 #include "gateway/common/file_util.h"
 #include "gateway/common/json_escape.h"
 
@@ -24,10 +31,44 @@ void LogLine(absl::string_view level, absl::string_view message) {
   std::fputs(line.c_str(), stderr);
 }
 
+std::string FileLabel(absl::string_view path) {
+  return absl::StrCat("API key file ", path);
+}
+
 }  // namespace
 
 std::string TrimKey(const std::string& raw) {
   return std::string(absl::StripAsciiWhitespace(raw));
+}
+
+absl::StatusOr<std::string> CheckApiKey(absl::string_view raw,
+                                        absl::string_view source) {
+  const absl::string_view key = absl::StripAsciiWhitespace(raw);
+  if (key.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": the key is empty (after trimming surrounding whitespace)"));
+  }
+  bool control = false, space = false, del = false, non_ascii = false;
+  for (unsigned char c : key) {
+    if (c < 0x20) control = true;
+    if (c == 0x20) space = true;
+    if (c == 0x7F) del = true;
+    if (c > 0x7F) non_ascii = true;
+  }
+  if (control || space || del || non_ascii) {
+    // Which kinds of byte, never where: the message must say nothing of
+    // the key itself.
+    std::vector<absl::string_view> kinds;
+    if (control) kinds.push_back("a control character (0x00..0x1F)");
+    if (space) kinds.push_back("a space");
+    if (del) kinds.push_back("DEL (0x7F)");
+    if (non_ascii) kinds.push_back("a non-ASCII byte (0x80..0xFF)");
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": the key contains ", absl::StrJoin(kinds, ", "),
+        "; a key must be visible ASCII (0x21..0x7E) once surrounding "
+        "whitespace is trimmed"));
+  }
+  return std::string(key);
 }
 
 ApiKeySource::ApiKeySource(std::string path, absl::Duration reload_interval,
@@ -39,24 +80,19 @@ absl::StatusOr<std::unique_ptr<ApiKeySource>> ApiKeySource::FromFile(
   std::unique_ptr<ApiKeySource> source(
       new ApiKeySource(std::move(path), reload_interval, clock));
   absl::MutexLock lock(&source->mu_);
-  if (!source->MaybeReload(/*first=*/true) || source->key_ == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "API key file ", source->path_, " cannot be read or is empty"));
-  }
+  if (absl::Status s = source->Refresh(); !s.ok()) return s;
   source->next_check_ = source->clock_.Now() + source->reload_interval_;
   return source;
 }
 
 absl::StatusOr<std::unique_ptr<ApiKeySource>> ApiKeySource::FromValue(
-    std::string key) {
-  key = TrimKey(key);
-  if (key.empty()) {
-    return absl::InvalidArgumentError("the API key is empty");
-  }
+    std::string key, absl::string_view source_name) {
+  absl::StatusOr<std::string> checked = CheckApiKey(key, source_name);
+  if (!checked.ok()) return checked.status();
   std::unique_ptr<ApiKeySource> source(
       new ApiKeySource("", absl::InfiniteDuration(), RealClock()));
   absl::MutexLock lock(&source->mu_);
-  source->key_ = std::make_shared<const std::string>(std::move(key));
+  source->key_ = std::make_shared<const std::string>(*std::move(checked));
   source->next_check_ = absl::InfiniteFuture();
   return source;
 }
@@ -67,7 +103,24 @@ std::shared_ptr<const std::string> ApiKeySource::Get() {
     absl::Time now = clock_.Now();
     if (now >= next_check_) {
       next_check_ = now + reload_interval_;
-      MaybeReload(/*first=*/false);
+      const bool was_unreadable = unreadable_;
+      const bool had_refused = has_refused_;
+      const FileIdentity refused_before = refused_;
+      const std::shared_ptr<const std::string> before = key_;
+      if (absl::Status s = Refresh(); !s.ok()) {
+        // One line per problem: a version refused once, or a spell of
+        // unreadability, is not reported again at every look.
+        const bool new_problem =
+            unreadable_ ? !was_unreadable
+                        : !(had_refused && refused_before == refused_);
+        if (new_problem) {
+          LogLine("warning",
+                  absl::StrCat(s.message(), "; keeping the last key"));
+        }
+      } else if (key_ != before) {
+        ++reloads_;
+        LogLine("info", absl::StrCat("API key reloaded from ", path_));
+      }
     }
   }
   return key_;
@@ -78,46 +131,46 @@ int ApiKeySource::reloads() const {
   return reloads_;
 }
 
-bool ApiKeySource::MaybeReload(bool first) {
+absl::Status ApiKeySource::Refresh() {
   struct stat st;
   if (stat(path_.c_str(), &st) != 0) {
-    if (!warned_) {
-      LogLine("warning", absl::StrCat("API key file ", path_,
-                                      " is unreadable; keeping the last key"));
-      warned_ = true;
-    }
-    return false;
+    unreadable_ = true;
+    return absl::InvalidArgumentError(
+        absl::StrCat(FileLabel(path_), " is unreadable"));
   }
-  int64_t mtime_ns =
-      int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
-  if (!first && st.st_ino == inode_ && st.st_size == size_ &&
-      mtime_ns == mtime_ns_) {
-    return true;
+  FileIdentity seen;
+  seen.inode = st.st_ino;
+  seen.size = st.st_size;
+  seen.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+  if (key_ != nullptr && seen == loaded_) {
+    unreadable_ = false;
+    return absl::OkStatus();
   }
+  if (has_refused_ && seen == refused_) {
+    unreadable_ = false;
+    return absl::InvalidArgumentError("this version of the file was refused");
+  }
+  // A read error is not remembered like a bad key: it may pass (a
+  // permission fixed) without the file's identity changing.
   std::optional<std::string> raw = ReadFileToString(path_);
-  std::string key;
-  if (raw.has_value()) key = TrimKey(*raw);
-  if (key.empty()) {
-    if (!warned_) {
-      LogLine("warning",
-              absl::StrCat("API key file ", path_,
-                           " is unreadable or empty; keeping the last key"));
-      warned_ = true;
-    }
-    return false;
+  if (!raw.has_value()) {
+    unreadable_ = true;
+    return absl::InvalidArgumentError(
+        absl::StrCat(FileLabel(path_), " is unreadable"));
   }
-  inode_ = st.st_ino;
-  size_ = st.st_size;
-  mtime_ns_ = mtime_ns;
-  warned_ = false;
-  if (key_ == nullptr || *key_ != key) {
-    if (!first) {
-      ++reloads_;
-      LogLine("info", absl::StrCat("API key reloaded from ", path_));
-    }
-    key_ = std::make_shared<const std::string>(std::move(key));
+  unreadable_ = false;
+  absl::StatusOr<std::string> key = CheckApiKey(*raw, FileLabel(path_));
+  if (!key.ok()) {
+    refused_ = seen;
+    has_refused_ = true;
+    return key.status();
   }
-  return true;
+  loaded_ = seen;
+  has_refused_ = false;
+  if (key_ == nullptr || *key_ != *key) {
+    key_ = std::make_shared<const std::string>(*std::move(key));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace usergateway

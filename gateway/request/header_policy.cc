@@ -7,6 +7,7 @@
 
 #include "absl/random/distributions.h"
 #include "absl/random/random.h"
+#include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
@@ -50,29 +51,60 @@ bool IsSafeHeaderValue(absl::string_view value) {
   return true;
 }
 
-// Keys that must never reach the upstream, whatever the allow-list says:
-// gRPC's own and binary metadata, pseudo-headers, hop-by-hop and framing
-// headers, and the headers the gateway sets itself (a caller must not be able
-// to replace the gateway's credentials or content type).
-bool IsNeverForwarded(absl::string_view key) {
-  static constexpr absl::string_view kExact[] = {
-      // Hop-by-hop and framing (RFC 9110 section 7.6.1, RFC 9113 8.2.2).
+// Why `key` (lower-case) must never reach the upstream, whatever the
+// allow-list says, or empty when it may: gRPC's own and binary metadata,
+// pseudo-headers, hop-by-hop and framing headers, and the headers the
+// gateway sets itself (a caller must not be able to replace the gateway's
+// credentials or content type).
+absl::string_view NeverForwardedReason(absl::string_view key) {
+  // Hop-by-hop and framing (RFC 9110 section 7.6.1, RFC 9113 8.2.2).
+  static constexpr absl::string_view kFraming[] = {
       "connection", "keep-alive", "te", "trailer", "transfer-encoding",
       "upgrade", "host", "content-length", "http2-settings",
-      // Would change how libcurl encodes or decodes the exchange.
+  };
+  // Would change how libcurl encodes or decodes the exchange.
+  static constexpr absl::string_view kEncoding[] = {
       "accept-encoding", "content-encoding", "expect",
-      // Set by the gateway itself.
+  };
+  // Set by the gateway itself.
+  static constexpr absl::string_view kOwn[] = {
       "authorization", "content-type", "accept", "user-agent",
       "x-request-id", "traceparent", "tracestate",
   };
-  if (absl::StartsWith(key, "grpc-") || absl::StartsWith(key, "proxy-") ||
-      absl::EndsWith(key, "-bin") || absl::StartsWith(key, ":")) {
-    return true;
+  if (absl::StartsWith(key, ":")) return "is a pseudo-header";
+  if (absl::StartsWith(key, "grpc-")) return "is reserved by gRPC (grpc-*)";
+  if (absl::EndsWith(key, "-bin")) {
+    return "is binary metadata (-bin), which is not sent as a header";
   }
-  for (absl::string_view exact : kExact) {
-    if (key == exact) return true;
+  if (absl::StartsWith(key, "proxy-")) {
+    return "is a proxy header (proxy-*), meant for the next hop only";
   }
-  return false;
+  for (absl::string_view exact : kFraming) {
+    if (key == exact) return "is a hop-by-hop or framing header";
+  }
+  for (absl::string_view exact : kEncoding) {
+    if (key == exact) {
+      return "would change how the gateway's HTTP client frames or decodes "
+             "the exchange";
+    }
+  }
+  for (absl::string_view exact : kOwn) {
+    if (key == exact) {
+      return "is set by the gateway itself (x-request-id, traceparent and "
+             "tracestate are forwarded without being listed)";
+    }
+  }
+  return "";
+}
+
+bool IsNeverForwarded(absl::string_view key) {
+  return !NeverForwardedReason(key).empty();
+}
+
+// What a gRPC metadata key may hold (lower-case, as gRPC delivers keys).
+bool IsMetadataKeyChar(unsigned char c) {
+  return absl::ascii_isdigit(c) || (c >= 'a' && c <= 'z') || c == '-' ||
+         c == '_' || c == '.';
 }
 
 bool IsAllowListed(absl::string_view key,
@@ -128,6 +160,21 @@ bool IsMetadataKeyOfInterest(absl::string_view key,
   return key == "x-request-id" || key == "traceparent" ||
          key == "tracestate" ||
          (IsAllowListed(key, allow_list) && !IsNeverForwarded(key));
+}
+
+absl::Status ValidateForwardMetadataKey(absl::string_view key) {
+  if (key.empty()) return absl::InvalidArgumentError("is empty");
+  if (absl::string_view reason = NeverForwardedReason(key); !reason.empty()) {
+    return absl::InvalidArgumentError(reason);
+  }
+  for (unsigned char c : key) {
+    if (!IsMetadataKeyChar(c)) {
+      return absl::InvalidArgumentError(
+          "is not a gRPC metadata key: only lower-case letters, digits, "
+          "'-', '_' and '.' are allowed");
+    }
+  }
+  return absl::OkStatus();
 }
 
 std::string NewUuidV4(absl::BitGenRef bitgen) {

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "absl/random/bit_gen_ref.h"
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "gateway/upstream/upstream_types.h"
@@ -46,6 +47,19 @@ using CallerMetadata = std::vector<std::pair<std::string, std::string>>;
 // SelectForwardedMetadata may still drop the pair.
 bool IsMetadataKeyOfInterest(absl::string_view key,
                              absl::Span<const std::string> allow_list);
+
+// Checks one key of the operator's allow-list (--forward_metadata) once, at
+// start-up, so that a key that could never be forwarded, or must not be,
+// fails fast instead of being dropped silently on every call. Valid: a
+// gRPC metadata key (lower-case letters, digits, '-', '_', '.'; that is
+// also an RFC 9110 token, so a valid header name) that is not in the
+// never-forwarded set of SelectForwardedMetadata: not a pseudo-header,
+// grpc-*, -bin, proxy-*, hop-by-hop or framing header, nor one the gateway
+// sets itself (x-request-id, traceparent and tracestate included: they
+// are always forwarded when sane). Returns OK, or kInvalidArgument whose
+// message completes "entry \"<key>\" ..." (e.g. "is a hop-by-hop or framing
+// header"); the caller names the flag and the entry.
+absl::Status ValidateForwardMetadataKey(absl::string_view key);
 
 // Returns a new random request id, a UUID version 4 in lower-case canonical
 // form ("xxxxxxxx-xxxx-4xxx-Nxxx-xxxxxxxxxxxx", N one of 8 9 a b).

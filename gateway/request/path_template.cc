@@ -1,19 +1,22 @@
 #include "gateway/request/path_template.h"
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace usergateway {
 namespace {
 
 constexpr absl::string_view kHex = "0123456789ABCDEF";
-constexpr absl::string_view kUserIdPlaceholder = "user_id";
-constexpr absl::string_view kEnterpriseIdPlaceholder = "enterprise_id";
+constexpr absl::string_view kRequiredPlaceholder = "user_id";
 
 bool IsUnreserved(unsigned char c) {
   return absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' ||
@@ -28,7 +31,41 @@ bool IsPathChar(unsigned char c) {
          c == ';' || c == '=' || c == ':' || c == '@';
 }
 
+bool IsKnownPlaceholder(absl::string_view name) {
+  for (const PathValue& known : PathValuesOf(
+           usergateway::v1::UpdateUserProfileRequest::default_instance())) {
+    if (known.name == name) return true;
+  }
+  return false;
+}
+
+// "{enterprise_id}, {user_id}": for messages.
+std::string KnownPlaceholders() {
+  std::string out;
+  for (const PathValue& known : PathValuesOf(
+           usergateway::v1::UpdateUserProfileRequest::default_instance())) {
+    absl::StrAppend(&out, out.empty() ? "" : ", ", "{", known.name, "}");
+  }
+  return out;
+}
+
+const PathValue* FindValue(absl::string_view name,
+                           absl::Span<const PathValue> values) {
+  for (const PathValue& value : values) {
+    if (value.name == name) return &value;
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+PathValues PathValuesOf(
+    const usergateway::v1::UpdateUserProfileRequest& request) {
+  return PathValues{{
+      {"enterprise_id", request.enterprise_id()},
+      {"user_id", request.user_id()},
+  }};
+}
 
 absl::Status ValidatePathTemplate(absl::string_view path_template) {
   if (!absl::StartsWith(path_template, "/")) {
@@ -48,13 +85,12 @@ absl::Status ValidatePathTemplate(absl::string_view path_template) {
             "path template has a '{' without a matching '}'");
       }
       const absl::string_view name = path_template.substr(i + 1, close - i - 1);
-      if (name == kUserIdPlaceholder) {
-        has_user_id = true;
-      } else if (name != kEnterpriseIdPlaceholder) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "path template has unknown placeholder {", name,
-            "}; known ones are {user_id} and {enterprise_id}"));
+      if (!IsKnownPlaceholder(name)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("path template has unknown placeholder {", name,
+                         "}; known ones are ", KnownPlaceholders()));
       }
+      if (name == kRequiredPlaceholder) has_user_id = true;
       i = close;
       continue;
     }
@@ -83,6 +119,15 @@ absl::Status ValidatePathTemplate(absl::string_view path_template) {
     return absl::InvalidArgumentError(
         "path template must contain the {user_id} placeholder");
   }
+  // Placeholders are balanced and hold no '/' by now, so splitting on '/'
+  // gives the segments the upstream will see.
+  for (absl::string_view segment : absl::StrSplit(path_template, '/')) {
+    if (IsDotSegment(segment)) {
+      return absl::InvalidArgumentError(
+          "path template has a \".\" or \"..\" segment: clients and servers "
+          "resolve it, so the call would reach another path");
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -101,30 +146,87 @@ std::string PercentEncodePathSegment(absl::string_view segment) {
   return out;
 }
 
-std::string ExpandPathTemplate(absl::string_view path_template,
-                               absl::string_view user_id,
-                               absl::string_view enterprise_id) {
-  std::string path;
-  path.reserve(path_template.size() + user_id.size() * 3);
+bool IsDotSegment(absl::string_view segment) {
+  int dots = 0;
   size_t i = 0;
-  while (i < path_template.size()) {
-    const size_t open = path_template.find('{', i);
-    if (open == absl::string_view::npos) break;
-    const size_t close = path_template.find('}', open);
-    if (close == absl::string_view::npos) break;
-    path.append(path_template.data() + i, open - i);
-    const absl::string_view name =
-        path_template.substr(open + 1, close - open - 1);
-    if (name == kUserIdPlaceholder) {
-      path.append(PercentEncodePathSegment(user_id));
-    } else if (name == kEnterpriseIdPlaceholder) {
-      path.append(PercentEncodePathSegment(enterprise_id));
+  while (i < segment.size()) {
+    if (segment[i] == '.') {
+      i += 1;
+    } else if (segment[i] == '%' && i + 2 < segment.size() &&
+               segment[i + 1] == '2' &&
+               (segment[i + 2] == 'E' || segment[i + 2] == 'e')) {
+      i += 3;
     } else {
-      path.append(path_template.data() + open, close - open + 1);
+      return false;
     }
-    i = close + 1;
+    if (++dots > 2) return false;
   }
-  path.append(path_template.data() + i, path_template.size() - i);
+  return dots > 0;
+}
+
+std::vector<FieldViolation> CheckPathValues(
+    absl::Span<const PathValue> values) {
+  std::vector<FieldViolation> violations;
+  for (const PathValue& v : values) {
+    // The raw value: PercentEncodePathSegment keeps '.', and turns '%' into
+    // "%25", so only these two encode to a dot segment.
+    if (v.value == "." || v.value == "..") {
+      violations.push_back(FieldViolation{
+          std::string(v.name),
+          "must not be \".\" or \"..\" (it is a path segment, which clients "
+          "and servers would resolve to another path)"});
+    }
+  }
+  return violations;
+}
+
+absl::StatusOr<std::string> ExpandPathTemplate(
+    absl::string_view path_template, absl::Span<const PathValue> values) {
+  std::string path;
+  size_t value_bytes = 0;
+  for (const PathValue& v : values) value_bytes += v.value.size();
+  path.reserve(path_template.size() + value_bytes * 3);
+  bool first = true;
+  for (absl::string_view segment : absl::StrSplit(path_template, '/')) {
+    if (!first) path.push_back('/');
+    first = false;
+    const size_t start = path.size();
+    // The first placeholder substituted in this segment, for messages.
+    absl::string_view placeholder;
+    size_t i = 0;
+    while (i < segment.size()) {
+      const size_t open = segment.find('{', i);
+      if (open == absl::string_view::npos) break;
+      const size_t close = segment.find('}', open);
+      if (close == absl::string_view::npos) break;
+      path.append(segment.data() + i, open - i);
+      const absl::string_view name = segment.substr(open + 1, close - open - 1);
+      if (const PathValue* v = FindValue(name, values); v != nullptr) {
+        path.append(PercentEncodePathSegment(v->value));
+        if (placeholder.empty()) placeholder = v->name;
+      } else {
+        path.append(segment.data() + open, close - open + 1);
+      }
+      i = close + 1;
+    }
+    path.append(segment.data() + i, segment.size() - i);
+
+    const absl::string_view expanded = absl::string_view(path).substr(start);
+    if (IsDotSegment(expanded)) {
+      if (placeholder.empty()) {
+        return absl::InvalidArgumentError(
+            "path template has a \".\" or \"..\" segment");
+      }
+      return absl::InvalidArgumentError(
+          absl::StrCat("the value of {", placeholder,
+                       "} would make a \".\" or \"..\" path segment"));
+    }
+    if (expanded.empty() && !placeholder.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the value of {", placeholder,
+                       "} is empty: the path would lose a segment"));
+    }
+  }
   return path;
 }
 

@@ -21,12 +21,34 @@ bool IsMetadataKeyOfInterest(absl::string_view key,
   return IsMetadataKeyOfInterest(key, config.forward_metadata);
 }
 
+absl::Status ValidateUserAgent(absl::string_view user_agent) {
+  if (user_agent.empty()) {
+    return absl::InvalidArgumentError("must not be empty");
+  }
+  if (user_agent.size() > kMaxUserAgentBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("must be at most ", kMaxUserAgentBytes, " bytes"));
+  }
+  for (unsigned char c : user_agent) {
+    if (c < 0x20 || c > 0x7E) {
+      return absl::InvalidArgumentError(
+          "must be printable ASCII (0x20..0x7E): no control characters, "
+          "line breaks or non-ASCII bytes");
+    }
+  }
+  if (user_agent.front() == ' ' || user_agent.back() == ' ') {
+    return absl::InvalidArgumentError("must not start or end with a space");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<UpstreamRequest> BuildUpstreamRequest(
     const usergateway::v1::UpdateUserProfileRequest& request,
     const TranslatorConfig& config, absl::string_view api_key,
     const CallerMetadata& metadata, absl::Time deadline) {
   // The key itself must never reach a status message: it would travel to
-  // the caller and into logs.
+  // the caller and into logs. ApiKeySource refuses such keys already; this
+  // is the last line before a header is built from one.
   if (api_key.empty()) {
     return absl::InvalidArgumentError("the upstream API key is empty");
   }
@@ -36,15 +58,21 @@ absl::StatusOr<UpstreamRequest> BuildUpstreamRequest(
           "the upstream API key contains a control character (a line break "
           "from the key file?)");
     }
+    if (c == ' ' || c > 0x7F) {
+      return absl::InvalidArgumentError(
+          "the upstream API key contains a space or a non-ASCII byte");
+    }
   }
+
+  absl::StatusOr<std::string> path =
+      ExpandPathTemplate(config.path_template, PathValuesOf(request));
+  if (!path.ok()) return path.status();
 
   UpstreamRequest out;
   absl::string_view base = config.base_url;
   while (absl::ConsumeSuffix(&base, "/")) {
   }
-  out.url = absl::StrCat(
-      base, ExpandPathTemplate(config.path_template, request.user_id(),
-                               request.enterprise_id()));
+  out.url = absl::StrCat(base, *path);
 
   out.body.append("{\"first_name\":");
   AppendJsonString(request.first_name(), &out.body);

@@ -15,9 +15,11 @@
 //
 // This file assembles the parts; each rule lives in its own file:
 //   path_template.h  the URL path: ValidatePathTemplate,
-//                    PercentEncodePathSegment, placeholder expansion.
+//                    PercentEncodePathSegment, placeholder expansion, and
+//                    the refusal of "." and ".." segments.
 //   header_policy.h  which caller metadata is forwarded: CallerMetadata,
-//                    NewUuidV4, the never-forwarded set, trace context.
+//                    NewUuidV4, the never-forwarded set, trace context,
+//                    ValidateForwardMetadataKey for the allow-list.
 //   gateway/common/json_escape.h  the body's JSON string.
 // Both headers are included here, so users of this file get their
 // declarations too.
@@ -27,9 +29,11 @@
 #ifndef USERGATEWAY_GATEWAY_REQUEST_REQUEST_TRANSLATOR_H_
 #define USERGATEWAY_GATEWAY_REQUEST_REQUEST_TRANSLATOR_H_
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -49,13 +53,26 @@ struct TranslatorConfig {
   // The path after base_url. Placeholders {user_id} and {enterprise_id} are
   // replaced by the request's fields, each percent-encoded as one segment.
   std::string path_template = "/authn2/v0/user/{user_id}";
-  // Sent as User-Agent.
+  // Sent as User-Agent. Must pass ValidateUserAgent (the config checks it at
+  // start-up).
   std::string user_agent = "usergateway/0.1.0";
-  // Extra caller metadata keys (lower-case) to forward as headers. Keys that
-  // are never safe to forward (see BuildUpstreamRequest) are ignored even
-  // when listed here.
+  // Extra caller metadata keys (lower-case) to forward as headers. The
+  // config refuses at start-up a key that fails ValidateForwardMetadataKey
+  // (header_policy.h); one that is never safe to forward (see
+  // BuildUpstreamRequest) is ignored anyway if it gets here.
   std::vector<std::string> forward_metadata;
 };
+
+// The longest User-Agent ValidateUserAgent accepts.
+inline constexpr size_t kMaxUserAgentBytes = 256;
+
+// Checks a User-Agent once, at start-up: a bad one would be refused before
+// sending (a CR or LF, by easy_transfer's CheckRequest) or sent malformed on
+// every call. Valid: 1 to kMaxUserAgentBytes bytes of printable ASCII and
+// spaces (0x20..0x7E), not starting or ending with a space. Returns OK, or
+// kInvalidArgument saying what is wrong (without the value; the caller
+// names the flag).
+absl::Status ValidateUserAgent(absl::string_view user_agent);
 
 // Whether BuildUpstreamRequest may use caller metadata `key` (lower-case):
 // IsMetadataKeyOfInterest(key, config.forward_metadata) from
@@ -67,7 +84,8 @@ bool IsMetadataKeyOfInterest(absl::string_view key,
                              const TranslatorConfig& config);
 
 // Builds the PUT for `request`:
-//   url      base_url + path_template with placeholders substituted.
+//   url      base_url (trailing slashes dropped) + ExpandPathTemplate(
+//            path_template, PathValuesOf(request)).
 //   body     exactly {"first_name":"..."}; nothing else is sent.
 //   headers  in this order:
 //              Authorization: Bearer <api_key>
@@ -89,10 +107,14 @@ bool IsMetadataKeyOfInterest(absl::string_view key,
 // headers the gateway sets itself, keys that are not HTTP tokens, and
 // values with a control character other than HTAB, a non-ASCII byte, or
 // more than 4096 bytes.
-// Returns kInvalidArgument only if `api_key` is empty or holds a control
-// character (such as a trailing newline from the key file); the message
-// never includes the key. That error is the gateway's configuration, not the
-// caller's fault: report it to the caller as INTERNAL, not INVALID_ARGUMENT.
+// Returns kInvalidArgument if `api_key` is empty or holds a byte outside
+// visible ASCII 0x21..0x7E (such as a trailing newline from the key file;
+// ApiKeySource never hands out such a key), or if ExpandPathTemplate
+// refuses the path (a dot segment, or a placeholder-only segment left
+// empty; ValidateRequest refuses both first). The message never includes
+// the key or a field's value. Either error is the gateway's configuration
+// or a skipped ValidateRequest, not the caller's fault: report it to the
+// caller as INTERNAL, not INVALID_ARGUMENT.
 absl::StatusOr<UpstreamRequest> BuildUpstreamRequest(
     const usergateway::v1::UpdateUserProfileRequest& request,
     const TranslatorConfig& config, absl::string_view api_key,

@@ -2,6 +2,7 @@
 
 #include <ostream>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -164,6 +165,27 @@ TEST(BuildUpstreamRequestTest, PathTemplateWithEnterpriseId) {
   EXPECT_EQ(Build(MakeRequest("u/1", "Ada", "ent 9/x"), config).url,
             "https://acme-api.esper.cloud/api/authn2/v0/tenant/ent%209%2Fx/"
             "user/u%2F1");
+}
+
+// A "." or ".." that reached the translator (ValidateRequest refuses it
+// first) is never sent: libcurl, proxies and servers would resolve it, and
+// "/tenant/../user/u" is another route.
+TEST(BuildUpstreamRequestTest, NeverBuildsADotSegment) {
+  TranslatorConfig config = MakeConfig();
+  config.path_template = "/authn2/v0/tenant/{enterprise_id}/user/{user_id}";
+  for (const auto& [enterprise_id, user_id, placeholder] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"..", "u", "{enterprise_id}"},
+           {".", "u", "{enterprise_id}"},
+           {"e", "..", "{user_id}"},
+           {"e", ".", "{user_id}"}}) {
+    const absl::StatusOr<UpstreamRequest> put = BuildUpstreamRequest(
+        MakeRequest(user_id, "Ada", enterprise_id), config, kApiKey, {},
+        absl::InfiniteFuture());
+    ASSERT_FALSE(put.ok()) << put->url;
+    EXPECT_EQ(put.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(put.status().message(), HasSubstr(placeholder));
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -502,7 +524,9 @@ INSTANTIATE_TEST_SUITE_P(
                       KeyCase{"TrailingNewline", "sk-live-abc123\n"},
                       KeyCase{"CrLfInjection", "sk-live-abc\r\nX-Evil: 1"},
                       KeyCase{"Nul", std::string("sk-live\0x", 9)},
-                      KeyCase{"Del", "sk-live\x7F"}),
+                      KeyCase{"Del", "sk-live\x7F"},
+                      KeyCase{"Space", "sk-live abc"},
+                      KeyCase{"NonAscii", "sk-live\xC3\xA9"}),
     [](const ::testing::TestParamInfo<KeyCase>& info) {
       return info.param.name;
     });
@@ -523,6 +547,53 @@ TEST(IsMetadataKeyOfInterestTest, TracingIdsAndAllowListedKeysOnly) {
     EXPECT_FALSE(IsMetadataKeyOfInterest(key, config)) << key;
   }
 }
+
+// ---------------------------------------------------------------------------
+// The User-Agent.
+
+struct UserAgentCase {
+  std::string name;
+  std::string user_agent;
+  std::string message_part;  // empty when valid
+};
+
+void PrintTo(const UserAgentCase& c, std::ostream* os) { *os << c.name; }
+
+class ValidateUserAgentTest : public ::testing::TestWithParam<UserAgentCase> {
+};
+
+TEST_P(ValidateUserAgentTest, Validates) {
+  const UserAgentCase& c = GetParam();
+  const absl::Status status = ValidateUserAgent(c.user_agent);
+  if (c.message_part.empty()) {
+    EXPECT_TRUE(status.ok()) << status;
+  } else {
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(status.message(), HasSubstr(c.message_part));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ValidateUserAgentTest,
+    ::testing::Values(
+        UserAgentCase{"Default", TranslatorConfig().user_agent, ""},
+        UserAgentCase{"WithSpacesAndComment",
+                      "usergateway/0.1.0 (+https://example.com; ops)", ""},
+        UserAgentCase{"OneByte", "u", ""},
+        UserAgentCase{"Bytes256", std::string(256, 'a'), ""},
+        UserAgentCase{"Bytes257", std::string(257, 'a'), "at most 256 bytes"},
+        UserAgentCase{"Empty", "", "must not be empty"},
+        UserAgentCase{"CrLf", "ua\r\nX-Evil: 1", "printable ASCII"},
+        UserAgentCase{"Tab", "ua\tx", "printable ASCII"},
+        UserAgentCase{"Nul", std::string("ua\0x", 4), "printable ASCII"},
+        UserAgentCase{"Del", "ua\x7F", "printable ASCII"},
+        UserAgentCase{"NonAscii", "ua\xC3\xA9", "printable ASCII"},
+        UserAgentCase{"LeadingSpace", " ua", "start or end with a space"},
+        UserAgentCase{"TrailingSpace", "ua ", "start or end with a space"},
+        UserAgentCase{"OnlySpace", " ", "start or end with a space"}),
+    [](const ::testing::TestParamInfo<UserAgentCase>& info) {
+      return info.param.name;
+    });
 
 }  // namespace
 }  // namespace usergateway

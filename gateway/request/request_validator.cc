@@ -1,10 +1,13 @@
 #include "gateway/request/request_validator.h"
-#include "gateway/common/utf8.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "gateway/common/utf8.h"
+#include "gateway/request/path_template.h"
 
 namespace usergateway {
 namespace {
@@ -81,16 +84,33 @@ void CheckId(absl::string_view field, absl::string_view value,
   }
 }
 
+// Moves the violations of `field` from `from` to `to`, keeping their order.
+void MoveViolationsOf(absl::string_view field,
+                      std::vector<FieldViolation>* from,
+                      std::vector<FieldViolation>* to) {
+  if (from->empty()) return;
+  std::vector<FieldViolation> rest;
+  for (FieldViolation& v : *from) {
+    (v.field == field ? to : &rest)->push_back(std::move(v));
+  }
+  *from = std::move(rest);
+}
+
 }  // namespace
 
 std::vector<FieldViolation> ValidateRequest(
     const usergateway::v1::UpdateUserProfileRequest& request,
     const RequestLimits& limits) {
   std::vector<FieldViolation> violations;
+  // The path rule of every placeholder's field, sorted into field order
+  // below. An empty value breaks no path rule: "is required" covers it.
+  std::vector<FieldViolation> path_violations =
+      CheckPathValues(PathValuesOf(request));
 
   if (request.enterprise_id().empty()) {
     Add("enterprise_id", std::string(kRequired), &violations);
   } else {
+    MoveViolationsOf("enterprise_id", &path_violations, &violations);
     CheckId("enterprise_id", request.enterprise_id(), limits, &violations);
   }
 
@@ -98,9 +118,7 @@ std::vector<FieldViolation> ValidateRequest(
   if (user_id.empty()) {
     Add("user_id", std::string(kRequired), &violations);
   } else {
-    if (user_id == "." || user_id == "..") {
-      Add("user_id", "must not be \".\" or \"..\"", &violations);
-    }
+    MoveViolationsOf("user_id", &path_violations, &violations);
     CheckId("user_id", user_id, limits, &violations);
   }
 
@@ -127,6 +145,8 @@ std::vector<FieldViolation> ValidateRequest(
           &violations);
     }
   }
+  // A placeholder whose field has no rule above still gets its path rule.
+  for (FieldViolation& v : path_violations) violations.push_back(std::move(v));
   return violations;
 }
 

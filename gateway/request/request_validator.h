@@ -12,10 +12,14 @@
 //
 // The rules (ARCHITECTURE.md, "Request rules"):
 //   enterprise_id  required; valid UTF-8; no control characters (C0, DEL,
-//                  C1); at most `max_id_bytes` bytes.
-//   user_id        the same, and not "." or ".." (after percent-encoding the
-//                  id is one path segment, but a client or proxy would still
-//                  resolve those two as dot-segments and change the path).
+//                  C1); at most `max_id_bytes` bytes; not "." or "..".
+//   user_id        the same.
+//   any field a path placeholder stands for (PathValuesOf in
+//                  path_template.h: today enterprise_id and user_id), whether
+//                  or not the configured template uses it: not "." or ".."
+//                  (CheckPathValues). After percent-encoding such a value is
+//                  still one path segment, but a client, proxy or server
+//                  would resolve it as a dot-segment and change the route.
 //   first_name     required; valid UTF-8; at most `max_first_name_chars`
 //                  code points; no NUL. Other control characters are allowed
 //                  (they are JSON-escaped). A first_name made only of
@@ -48,7 +52,8 @@ struct RequestLimits {
 
 // Returns every violation of the rules above, at most one per field and rule,
 // in field order (enterprise_id, user_id, first_name); empty when the request
-// is valid. A missing field yields only its "is required" violation.
+// is valid. A missing field yields only its "is required" violation. A
+// field's dot-segment violation comes before its other ones.
 // Descriptions never echo the field's value. Thread-safe (a pure function).
 std::vector<FieldViolation> ValidateRequest(
     const usergateway::v1::UpdateUserProfileRequest& request,

@@ -135,8 +135,56 @@ TEST(ValidateRequestTest, EnterpriseIdRules) {
       ElementsAre(Violation("enterprise_id", "at most 256 bytes")));
   EXPECT_THAT(ValidateRequest(MakeRequest("\xFF", "u", "Ada"), {}),
               ElementsAre(Violation("enterprise_id", "valid UTF-8")));
-  // "." is a legal enterprise id: it is not a path segment by default.
-  EXPECT_THAT(ValidateRequest(MakeRequest(".", "u", "Ada"), {}), IsEmpty());
+}
+
+// Every field a path placeholder stands for is refused as "." or "..",
+// whether or not the configured template uses it: a template with
+// {enterprise_id} must not be steerable to another route either.
+struct DotCase {
+  std::string name;
+  std::string enterprise_id;
+  std::string user_id;
+  std::vector<std::string> fields;  // with a dot-segment violation
+};
+
+void PrintTo(const DotCase& c, std::ostream* os) { *os << c.name; }
+
+class DotSegmentTest : public ::testing::TestWithParam<DotCase> {};
+
+TEST_P(DotSegmentTest, RefusedForEveryPathField) {
+  const DotCase& c = GetParam();
+  const std::vector<FieldViolation> violations =
+      ValidateRequest(MakeRequest(c.enterprise_id, c.user_id, "Ada"), {});
+  std::vector<std::string> fields;
+  for (const FieldViolation& v : violations) {
+    EXPECT_THAT(v.description, HasSubstr("must not be \".\" or \"..\""))
+        << v.field;
+    fields.push_back(v.field);
+  }
+  EXPECT_EQ(fields, c.fields);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, DotSegmentTest,
+    ::testing::Values(
+        DotCase{"EnterpriseIdDot", ".", "u", {"enterprise_id"}},
+        DotCase{"EnterpriseIdDotDot", "..", "u", {"enterprise_id"}},
+        DotCase{"UserIdDot", "e", ".", {"user_id"}},
+        DotCase{"UserIdDotDot", "e", "..", {"user_id"}},
+        DotCase{"Both", "..", ".", {"enterprise_id", "user_id"}},
+        DotCase{"ThreeDots", "...", "...", {}},
+        DotCase{"EncodedDots", "%2E%2E", "%2e", {}},
+        DotCase{"DotsInside", "a..b", ".a", {}}),
+    [](const ::testing::TestParamInfo<DotCase>& info) {
+      return info.param.name;
+    });
+
+TEST(ValidateRequestTest, DotSegmentViolationComesFirstForItsField) {
+  EXPECT_THAT(
+      ValidateRequest(MakeRequest("..", "..", std::string(151, 'x')), {}),
+      ElementsAre(Violation("enterprise_id", "\"..\""),
+                  Violation("user_id", "\"..\""),
+                  Violation("first_name", "at most 150")));
 }
 
 TEST(ValidateRequestTest, OneFieldCanBreakSeveralRules) {
