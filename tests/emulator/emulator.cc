@@ -91,6 +91,30 @@ std::string Detail(absl::string_view detail) {
   return JsonValue::Object({{"detail", Str(detail)}}).Serialize();
 }
 
+// The bearer token of `req`: the Authorization value after "Bearer " (any
+// case), the whole value for another scheme, "" without the header.
+std::string BearerToken(const httplib::Request& req) {
+  const std::string authorization = req.get_header_value("Authorization");
+  const absl::string_view value = authorization;
+  if (value.size() >= 7 && absl::EqualsIgnoreCase(value.substr(0, 7),
+                                                  "Bearer ")) {
+    return std::string(value.substr(7));
+  }
+  return authorization;
+}
+
+// The echo_key fault's body (see Fault::Action::kEchoKey): the token quoted
+// in every place an upstream's error envelope puts text.
+std::string EchoKeyBody(int status, absl::string_view token) {
+  if (status == 401) return Detail(absl::StrCat("Invalid token ", token));
+  return JsonValue::Object(
+             {{"message", Str(absl::StrCat("key ", token, " rejected"))},
+              {"error", Str(absl::StrCat("token=", token))},
+              {"errors", StringList({absl::StrCat("bad token ", token)})},
+              {"first_name", StringList({std::string(token)})}})
+      .Serialize();
+}
+
 absl::string_view StatusMessage(int status) {
   switch (status) {
     case 400:
@@ -643,6 +667,10 @@ void Emulator::HandleApi(const httplib::Request& req, httplib::Response& res) {
       reply.status = 500;
       reply.body = CodeEnvelope(500, "emulator could not reset the connection",
                                 "Internal server error");
+      break;
+    case Fault::Action::kEchoKey:
+      reply.status = fault.status != 0 ? fault.status : 401;
+      reply.body = EchoKeyBody(reply.status, BearerToken(req));
       break;
     case Fault::Action::kStatus:
       reply.status = fault.status != 0 ? fault.status : 503;

@@ -60,6 +60,9 @@
 //   DELETE /_emulator/faults     drop queued faults
 //   PUT    /_emulator/api_keys   {"api_keys":["k1",...]}: replace the
 //                                read-write keys (key rotation)
+// Faults (fault.h) replace or alter these replies: e.g. `status` sends any
+// status and body, `reset` an RST, and `echo_key` a 401 (or `status`) whose
+// body quotes the bearer token received, as a careless upstream would.
 // A request's `X-Emulator-Fault` header (header form, see fault.h) applies
 // to that request only and leaves the queue alone; otherwise each API
 // request takes the next queued fault, if any.

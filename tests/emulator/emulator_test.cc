@@ -614,6 +614,46 @@ TEST_F(EmulatorTest, StatusFaultSkipsAuthAndKeepsItsBody) {
   EXPECT_EQ(result->body, "<html>bad; gateway</html>");
 }
 
+TEST_F(EmulatorTest, EchoKeyFaultQuotesTheBearerTokenItReceived) {
+  // 401 by default: DRF's "detail" shape, the token in it.
+  Fault echo;
+  echo.action = Fault::Action::kEchoKey;
+  emulator_->PushFault(echo);
+  httplib::Result unauthorized = PutName(kAdaUserId, "A");
+  ASSERT_TRUE(unauthorized);
+  EXPECT_EQ(unauthorized->status, 401);
+  EXPECT_EQ(unauthorized->get_header_value("Content-Type"), kJsonType);
+  EXPECT_EQ(unauthorized->body,
+            absl::StrCat(R"({"detail":"Invalid token )", kDefaultApiKey,
+                         R"("})"));
+
+  // Any other status: the token in every member an error envelope has.
+  echo.status = 400;
+  emulator_->PushFault(echo);
+  httplib::Result bad = PutName(kAdaUserId, "A", Bearer("k\"1"));
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_EQ(bad->body,
+            R"({"message":"key k\"1 rejected","error":"token=k\"1",)"
+            R"("errors":["bad token k\"1"],"first_name":["k\"1"]})");
+
+  // The header form, with no Authorization at all: an empty token, and no
+  // auth check first.
+  httplib::Result anonymous =
+      Put(UserPath("nobody"), NameBody("A"),
+          {{"X-Emulator-Fault", "action=echo_key;status=403"}});
+  ASSERT_TRUE(anonymous);
+  EXPECT_EQ(anonymous->status, 403);
+  EXPECT_THAT(anonymous->body, HasSubstr(R"("error":"token=")"));
+
+  // Not handled: the name did not change.
+  absl::StatusOr<JsonValue> stored =
+      ParseJson(emulator_->UserJson(kAdaUserId).value_or(""));
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->Find("first_name")->text(), "Ada");
+  EXPECT_EQ(emulator_->Requests().size(), 3u);
+}
+
 TEST_F(EmulatorTest, HeaderFaultLeavesTheQueueAlone) {
   Fault queued;
   queued.status = 500;

@@ -40,12 +40,13 @@ absl::StatusOr<Fault::Action> ParseAction(absl::string_view name) {
   for (Fault::Action action :
        {Fault::Action::kNone, Fault::Action::kStatus,
         Fault::Action::kTruncateBody, Fault::Action::kMalformedBody,
-        Fault::Action::kOversizedBody, Fault::Action::kReset}) {
+        Fault::Action::kOversizedBody, Fault::Action::kReset,
+        Fault::Action::kEchoKey}) {
     if (FaultActionName(action) == name) return action;
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "unknown fault action '", name,
-      "' (none, status, truncate, malformed, oversized, reset)"));
+      "' (none, status, truncate, malformed, oversized, reset, echo_key)"));
 }
 
 // Builds a Fault from key/value pairs shared by both forms.
@@ -155,6 +156,8 @@ absl::string_view FaultActionName(Fault::Action action) {
       return "oversized";
     case Fault::Action::kReset:
       return "reset";
+    case Fault::Action::kEchoKey:
+      return "echo_key";
   }
   return "unknown";
 }

@@ -6,7 +6,7 @@
 //
 // Header form (`X-Emulator-Fault`, one request only; `times` is ignored):
 // `key=value` pairs separated by ';'. Keys:
-//   action=none|status|truncate|malformed|oversized|reset
+//   action=none|status|truncate|malformed|oversized|reset|echo_key
 //                  (default: "status" when `status` is given, else "none")
 //   delay_ms=N     wait N ms first (0..600000); ends early when the emulator
 //                  stops
@@ -18,7 +18,8 @@
 //   body=TEXT      the reply body; must come last: everything after "body="
 //                  is the body, ';' included
 // e.g. "delay_ms=3000", "status=503;retry_after=2;content_type=text/html;
-// body=<html>busy</html>", "action=reset", "action=oversized;bytes=1048576".
+// body=<html>busy</html>", "action=reset", "action=oversized;bytes=1048576",
+// "action=echo_key;status=400".
 //
 // JSON form (POST /_emulator/faults): one object, or an array of them, with
 // the same keys; numbers as JSON numbers, texts as JSON strings, e.g.
@@ -59,6 +60,15 @@ struct Fault {
     // Reset the TCP connection (RST) without any reply; the request is not
     // handled.
     kReset,
+    // Reply `status` (default 401) with a JSON body that quotes the bearer
+    // token the request carried (an upstream that echoes credentials):
+    //   401:   {"detail":"Invalid token <token>"}
+    //   other: {"message":"key <token> rejected","error":"token=<token>",
+    //           "errors":["bad token <token>"],"first_name":["<token>"]}
+    // <token> is the Authorization value after "Bearer " (any case; the
+    // whole value for another scheme), "" without the header; JSON-escaped.
+    // The request is not handled (no auth check, no update).
+    kEchoKey,
   };
 
   // kNone with a non-zero `status` acts as kStatus, as in both text forms.

@@ -42,8 +42,10 @@ TEST(ParseFaultSpecTest, EveryAction) {
       {"action=malformed", Fault::Action::kMalformedBody},
       {"action=oversized;bytes=10", Fault::Action::kOversizedBody},
       {"action=reset", Fault::Action::kReset},
+      {"action=echo_key", Fault::Action::kEchoKey},
       // An explicit action wins over the implied one.
       {"action=malformed;status=502", Fault::Action::kMalformedBody},
+      {"action=echo_key;status=400", Fault::Action::kEchoKey},
   };
   for (const auto& [spec, action] : cases) {
     absl::StatusOr<Fault> fault = ParseFaultSpec(spec);
@@ -53,6 +55,23 @@ TEST(ParseFaultSpecTest, EveryAction) {
               spec.substr(7, spec.find(';') - 7))
         << spec;
   }
+}
+
+TEST(ParseFaultSpecTest, EchoKeyKeepsItsStatusAndTimes) {
+  absl::StatusOr<Fault> fault =
+      ParseFaultSpec("action=echo_key;status=400;times=2");
+  ASSERT_TRUE(fault.ok()) << fault.status();
+  EXPECT_EQ(fault->action, Fault::Action::kEchoKey);
+  EXPECT_EQ(fault->status, 400);
+  EXPECT_EQ(fault->times, 2);
+
+  // Without a status the emulator's default (401) applies.
+  absl::StatusOr<std::vector<Fault>> json =
+      ParseFaultsJson(R"({"action": "echo_key"})");
+  ASSERT_TRUE(json.ok()) << json.status();
+  ASSERT_EQ(json->size(), 1u);
+  EXPECT_EQ((*json)[0].action, Fault::Action::kEchoKey);
+  EXPECT_EQ((*json)[0].status, 0);
 }
 
 TEST(ParseFaultSpecTest, TimesAndBytes) {

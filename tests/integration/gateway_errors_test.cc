@@ -133,7 +133,8 @@ TEST(GatewayErrorsTest, InvalidRequestIsRefusedWithoutAnUpstreamCall) {
   ASSERT_EQ(details.bad_request->field_violations_size(), 2);
   EXPECT_EQ(details.bad_request->field_violations(0).field(), "user_id");
   EXPECT_EQ(details.bad_request->field_violations(0).description(),
-            "must not be \".\" or \"..\"");
+            "must not be \".\" or \"..\" (it is a path segment, which "
+            "clients and servers would resolve to another path)");
   EXPECT_EQ(details.bad_request->field_violations(1).field(), "first_name");
   EXPECT_EQ(details.bad_request->field_violations(1).description(),
             "must be at most 150 characters (Unicode code points)");
@@ -180,7 +181,9 @@ TEST(GatewayErrorsTest, ReadOnlyKeyIsPermissionDenied) {
   ExpectError(r.status,
               {grpc::StatusCode::PERMISSION_DENIED,
                "UPSTREAM_PERMISSION_DENIED",
-               "Permission denied",
+               // The envelope's "message", then its "error": both kept.
+               "Permission denied: You do not have permission to perform "
+               "this action.",
                "",
                {{"http_status", "403"},
                 {"upstream_code", "403"},
@@ -205,10 +208,14 @@ TEST(GatewayErrorsTest, FirstNameTheUpstreamRejectsIsInvalidArgument) {
 
   ExpectError(r.status,
               {grpc::StatusCode::INVALID_ARGUMENT, "UPSTREAM_INVALID_ARGUMENT",
-               "Bad request",
+               "Bad request: first_name: Ensure this field has no more than "
+               "150 characters.",
                "",
                {{"http_status", "400"},
                 {"upstream_status", "400"},
+                {"upstream_errors",
+                 "first_name: Ensure this field has no more than 150 "
+                 "characters."},
                 {"attempts", "1"}},
                {},
                std::nullopt},
@@ -257,8 +264,8 @@ TEST(GatewayErrorsTest, UnknownUserIsNotFound) {
                       MakeRequest("00000000-0000-4000-8000-000000000000", "X"));
 
   ExpectError(r.status,
-              {grpc::StatusCode::NOT_FOUND, "UPSTREAM_NOT_FOUND", "Not found",
-               "",
+              {grpc::StatusCode::NOT_FOUND, "UPSTREAM_NOT_FOUND",
+               "Not found: User not found", "",
                {{"http_status", "404"},
                 {"upstream_status", "404"},
                 {"attempts", "1"}},

@@ -107,7 +107,9 @@ absl::StatusOr<std::unique_ptr<TestEnv>> TestEnv::Start(
   if (!emulator.ok()) return emulator.status();
   env->emulator_ = *std::move(emulator);
 
-  env->config_ = DefaultGatewayConfig(env->emulator_->base_url());
+  env->config_ = DefaultGatewayConfig(options.upstream_base_url.empty()
+                                          ? env->emulator_->base_url()
+                                          : options.upstream_base_url);
   if (options.emulator_tls) {
     env->config_.upstream.allow_insecure_http = false;
     if (options.trust_emulator_ca) {

@@ -71,6 +71,10 @@ struct TestEnvOptions {
   bool emulator_tls = false;
   // With emulator_tls: give the gateway the generated CA (ca_bundle).
   bool trust_emulator_ca = true;
+  // When non-empty, the gateway's upstream base URL instead of the
+  // emulator's (e.g. a RawHttpServer's base_url()); the emulator still
+  // starts, so emulator() stays valid. Applied before `configure`.
+  std::string upstream_base_url;
   // Adjusts the gateway config after the defaults of DefaultGatewayConfig
   // are filled in (e.g. a key file, a path template, limits).
   std::function<void(Config*)> configure;
