@@ -693,6 +693,25 @@ check_bad_config_fails_fast() {
   expect_rc 2
   expect_contains "$WORK/plain_http.err" "http://"
   expect_contains "$WORK/plain_http.err" "--allow_insecure_http"
+  # An empty boolean is an error, never "on".
+  run empty_bool env GATEWAY_ALLOW_INSECURE_HTTP= timeout 60 "$GATEWAY_BIN" \
+    --listen=127.0.0.1:0 --api_key_file="$WORK/valid.key" \
+    --upstream_base_url=http://127.0.0.1:9/api
+  expect_rc 2
+  expect_contains "$WORK/empty_bool.err" "GATEWAY_ALLOW_INSECURE_HTTP"
+  # A key that could never be sent is refused at start, without echoing it.
+  printf 'e2e-secret\001key\n' >"$WORK/control.key"
+  run control_key timeout 60 "$GATEWAY_BIN" --listen=127.0.0.1:0 \
+    --api_key_file="$WORK/control.key" \
+    --upstream_base_url=https://127.0.0.1:9/api
+  expect_rc 2
+  expect_contains "$WORK/control_key.err" "$WORK/control.key"
+  expect_not_contains "$WORK/control_key.err" "e2e-secret"
+  run bad_agent timeout 60 "$GATEWAY_BIN" --listen=127.0.0.1:0 \
+    --api_key_file="$WORK/valid.key" \
+    --upstream_base_url=https://127.0.0.1:9/api --user_agent=' spaced'
+  expect_rc 2
+  expect_contains "$WORK/bad_agent.err" "--user_agent"
 }
 
 check_help() {
