@@ -4,9 +4,11 @@
 Usage: summarize_tests.py TESTLOGS_DIR [BAZEL_OUTPUT_LOG]
 
 Every <testcase> is one test: passed, failed (a <failure> or <error> in it)
-or skipped. A test target that Bazel reports as FAILED TO BUILD, TIMEOUT or
-NO STATUS without a test.xml counts as one failed test, so that nothing
-broken goes uncounted. Prints `passed failed skipped` on stdout.
+or skipped. Only each target's own test.xml is read (not run_N_of_M
+directories an earlier `--runs_per_test` may have left). A test target that
+Bazel reports as FAILED TO BUILD, TIMEOUT, NO STATUS or FAILED without a
+failed case in its test.xml (a crash or a sanitizer's leak report at exit)
+counts as one failed test, so that nothing broken goes uncounted. Prints `passed failed skipped` on stdout.
 """
 import os
 import re
@@ -35,28 +37,38 @@ def count_xml(path):
     return passed, failed, skipped, failures
 
 
+def target_of(testlogs, dirpath):
+    rel = os.path.relpath(dirpath, testlogs)
+    return "//" + os.path.dirname(rel) + ":" + os.path.basename(rel)
+
+
 def main():
     testlogs = sys.argv[1]
     log = sys.argv[2] if len(sys.argv) > 2 else None
     passed = failed = skipped = 0
     failures = []
-    targets_with_xml = set()
-    for dirpath, _, files in os.walk(testlogs, followlinks=True):
-        if "test.xml" in files:
-            rel = os.path.relpath(dirpath, testlogs)
-            targets_with_xml.add("//" + os.path.dirname(rel) + ":" +
-                                 os.path.basename(rel))
-            p, f, s, names = count_xml(os.path.join(dirpath, "test.xml"))
-            passed, failed, skipped = passed + p, failed + f, skipped + s
-            failures += names
+    failed_cases_of = {}  # target -> failed test cases in its test.xml
+    for dirpath, dirnames, files in os.walk(testlogs, followlinks=True):
+        if "test.xml" not in files:
+            continue
+        # A target's own test.xml is this run's. Its run_N_of_M or
+        # shard_N_of_M subdirectories may be left over from an earlier
+        # `--runs_per_test` by hand: never count those twice (or at all).
+        dirnames[:] = []
+        target = target_of(testlogs, dirpath)
+        p, f, s, names = count_xml(os.path.join(dirpath, "test.xml"))
+        passed, failed, skipped = passed + p, failed + f, skipped + s
+        failures += names
+        failed_cases_of[target] = f
     if log:
         with open(log, errors="replace") as handle:
             for line in handle:
                 m = re.match(r"^(//\S+)\s+(FAILED TO BUILD|NO STATUS|"
                              r"TIMEOUT|FAILED)\b", line)
-                if m and (m.group(2) != "FAILED"
-                          and m.group(2) != "TIMEOUT"
-                          or m.group(1) not in targets_with_xml):
+                # A target that failed with no failed case in its test.xml
+                # (it did not build, timed out, crashed after its cases, or
+                # a sanitizer reported a leak at exit) counts as one.
+                if m and failed_cases_of.get(m.group(1), 0) == 0:
                     failed += 1
                     failures.append(f"{m.group(1)} ({m.group(2)})")
     for name in failures:

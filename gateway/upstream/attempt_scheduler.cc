@@ -16,8 +16,6 @@ namespace {
 constexpr absl::string_view kShutdownDetail = "gateway shutting down";
 constexpr absl::string_view kCancelDetail = "cancelled by the caller";
 
-// How late an attempt's guard timer fires after libcurl's own timeout.
-constexpr int64_t kGuardSlackMs = 5;
 
 enum class Phase {
   kQueued,        // accepted by Start, not yet seen by the loop
@@ -80,9 +78,9 @@ void DescribeFailure(const CurlFailure& failure,
     case TransportError::kConnectionReset:
       if (failure.resend_refused) {
         result->error_detail =
-            "a reused upstream connection closed before responding (the "
-            "request is retried only within --max_attempts and the retry "
-            "budget)";
+            "the upstream connection closed before responding (or refused "
+            "the HTTP/2 stream), and sending the request again would pass "
+            "--max_attempts or the retry budget";
       }
       break;
     default:
@@ -96,13 +94,30 @@ void DescribeFailure(const CurlFailure& failure,
 // be touched by any thread; every other field belongs to the loop thread
 // once the call is queued (the Start() thread fills them in before).
 class Call final : public UpstreamCall,
+                   public ResendGate,
                    public std::enable_shared_from_this<Call> {
  public:
   Call(std::weak_ptr<AttemptScheduler> scheduler,
-       const CurlUpstreamOptions& options, ResponseBudget* response_budget)
+       const CurlUpstreamOptions& options, SharedLimits* shared,
+       std::atomic<uint64_t>* retries)
       : sink(options.max_response_bytes, options.max_response_header_bytes,
-             response_budget),
-        scheduler_(std::move(scheduler)) {}
+             &shared->response_budget),
+        max_attempts_(options.max_attempts),
+        shared_(shared),
+        retries_(retries),
+        scheduler_(std::move(scheduler)) {
+    sink.resend_gate = this;
+  }
+
+  // ResendGate (loop thread, inside libcurl): libcurl's own re-send is one
+  // more attempt, and a retry the budget must allow.
+  bool AllowResend() override {
+    if (cancel_requested.load(std::memory_order_acquire)) return false;
+    if (result.attempts + sink.requests_sent >= max_attempts_) return false;
+    if (!shared_->budget.TryConsume()) return false;
+    retries_->fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
 
   void Cancel() override {
     if (finished.load(std::memory_order_acquire)) return;
@@ -130,8 +145,12 @@ class Call final : public UpstreamCall,
   uint64_t attempt_serial = 0;
   int64_t attempt_timeout_ms = 0;
   bool limit_is_call_deadline = true;
+  absl::Time guard_due;  // the attempt's key in AttemptScheduler::guards_
 
  private:
+  const int max_attempts_;
+  SharedLimits* const shared_;  // outlives the call (the scheduler owns it)
+  std::atomic<uint64_t>* const retries_;
   const std::weak_ptr<AttemptScheduler> scheduler_;
 };
 
@@ -177,7 +196,7 @@ std::shared_ptr<UpstreamCall> AttemptScheduler::Start(UpstreamRequest request,
                                                       UpstreamCallback done) {
   const absl::Time now = clock_.Now();
   auto call = std::make_shared<Call>(weak_from_this(), options_,
-                                     &shared_->response_budget);
+                                     shared_.get(), &retries_);
   call->deadline = std::min(request.deadline - options_.deadline_margin,
                             now + options_.timeout_cap);
   call->request = std::move(request);
@@ -274,11 +293,21 @@ void AttemptScheduler::OnTurn() {
     cancels_.swap(cancel_queue_);
     abort = abort_requested_;
   }
+  std::string abort_detail;
+  if (abort) {
+    std::lock_guard<std::mutex> lock(mu_);
+    abort_detail = abort_detail_;
+  }
   for (std::shared_ptr<Call>& call : starts_) {
     Call* raw = call.get();
     calls_.emplace(raw, std::move(call));
     shared_->budget.OnCall();
-    StartAttempt(raw);
+    if (abort) {
+      // Queued just before the abort: never sent, never counted.
+      Fail(raw, TransportError::kDraining, abort_detail);
+    } else {
+      StartAttempt(raw);
+    }
   }
   starts_.clear();
   for (std::shared_ptr<Call>& call : cancels_) CancelCall(call.get());
@@ -307,8 +336,11 @@ void AttemptScheduler::AbortAll() {
 }
 
 absl::Duration AttemptScheduler::TimeUntilNextTimer() {
-  if (timers_.empty()) return absl::InfiniteDuration();
-  return timers_.top().due - clock_.Now();
+  absl::Time next = absl::InfiniteFuture();
+  if (!timers_.empty()) next = timers_.top().due;
+  if (!guards_.empty()) next = std::min(next, guards_.begin()->first.first);
+  if (next == absl::InfiniteFuture()) return absl::InfiniteDuration();
+  return next - clock_.Now();
 }
 
 void AttemptScheduler::DecideHostLimit(const UpstreamRequest& request) {
@@ -321,20 +353,16 @@ void AttemptScheduler::DecideHostLimit(const UpstreamRequest& request) {
 
 void AttemptScheduler::FireTimers(absl::Time now) {
   while (!timers_.empty() && timers_.top().due <= now) {
-    const Timer timer = timers_.top();
+    std::shared_ptr<Call> call = timers_.top().call;
     timers_.pop();
-    if (timer.attempt_serial == 0) {
-      // A call cancelled during its backoff is already done; skip it.
-      if (timer.call->phase == Phase::kBackoff) StartAttempt(timer.call.get());
-      continue;
-    }
-    // A guard: the call may be long gone (and its address reused), but
-    // serials are never reused.
-    auto it = calls_.find(timer.guarded);
-    if (it != calls_.end() && it->second->phase == Phase::kTransferring &&
-        it->second->attempt_serial == timer.attempt_serial) {
-      TimeOutAttempt(it->second.get(), now);
-    }
+    // A call cancelled during its backoff is already done; skip it.
+    if (call->phase == Phase::kBackoff) StartAttempt(call.get());
+  }
+  // Guards are erased when their attempt ends: every one here is live.
+  while (!guards_.empty() && guards_.begin()->first.first <= now) {
+    Call* call = guards_.begin()->second;
+    guards_.erase(guards_.begin());
+    GuardFired(call, now);
   }
 }
 
@@ -427,31 +455,43 @@ void AttemptScheduler::StartAttempt(Call* call) {
   call->attempt_timeout_ms = timeout_ms;
   call->limit_is_call_deadline = limit_is_call_deadline;
   // libcurl enforces the limit once the transfer has a connection; the
-  // guard ends it when it is still waiting for one. A few milliseconds
-  // late, so that libcurl's own timeout (and its message) normally wins.
-  timers_.push(Timer{now + absl::Milliseconds(timeout_ms + kGuardSlackMs),
-                     nullptr, call, call->attempt_serial});
+  // guard ends it if it is still waiting for one. At the limit itself, not
+  // later: the caller's own deadline is only --deadline_margin_ms away.
+  call->guard_due = now + absl::Milliseconds(timeout_ms);
+  guards_.emplace(std::make_pair(call->guard_due, call->attempt_serial), call);
 }
 
-void AttemptScheduler::TimeOutAttempt(Call* call, absl::Time now) {
-  EndAttempt(call, now);
-  UpstreamResult& result = call->result;
-  SetError(result,
+void AttemptScheduler::GuardFired(Call* call, absl::Time now) {
+  // A transfer that waits for a connection slot has not even resolved the
+  // host yet (libcurl checks its limits first). Once it has, it is
+  // connecting or connected, and libcurl's own timeout applies.
+  CURL* easy = call->slot->easy.get();
+  curl_off_t name_lookup_us = 0;
+  curl_easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &name_lookup_us);
+  char* ip = nullptr;
+  curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &ip);
+  if (call->sink.connected || name_lookup_us > 0 ||
+      (ip != nullptr && ip[0] != '\0')) {
+    return;
+  }
+  // Still waiting for a connection (or a name): nothing was sent, so this
+  // is not an attempt, and not retried: a new transfer would wait at the
+  // back of the same queue.
+  EndAttempt(call, now, /*counted=*/false);
+  SetError(call->result,
            call->limit_is_call_deadline ? TransportError::kDeadlineExceeded
                                         : TransportError::kAttemptTimeout,
-           call->sink.connected
-               ? absl::StrCat("no response from the upstream within ",
-                              call->attempt_timeout_ms, " ms")
-               : absl::StrCat("no upstream connection became available "
-                              "within ",
-                              call->attempt_timeout_ms,
-                              " ms (every connection allowed to the host "
-                              "is busy; see --max_host_connections)"));
-  EnsurePadding(result.body);
-  RetryOrComplete(call, now);
+           absl::StrCat("no upstream connection became available within ",
+                        call->attempt_timeout_ms,
+                        " ms (all connections the host may have were busy, "
+                        "see --max_host_connections; or the name did not "
+                        "resolve in time)"));
+  EnsurePadding(call->result.body);
+  Complete(call);
 }
 
-void AttemptScheduler::EndAttempt(Call* call, absl::Time now) {
+void AttemptScheduler::EndAttempt(Call* call, absl::Time now, bool counted) {
+  guards_.erase(std::make_pair(call->guard_due, call->attempt_serial));
   std::unique_ptr<EasySlot> slot = std::move(call->slot);
   CURL* easy = slot->easy.get();
   long connects = 0;  // NOLINT(runtime/int): libcurl's type
@@ -463,7 +503,9 @@ void AttemptScheduler::EndAttempt(Call* call, absl::Time now) {
   transfers_.fetch_add(1, std::memory_order_relaxed);
   loop_->Remove(easy);
   pool_.Release(std::move(slot));
-  call->result.attempts++;
+  // An attempt that never got a connection sent nothing; one whose request
+  // libcurl re-sent (with the gate's leave) was that many.
+  if (counted) call->result.attempts += std::max(1, call->sink.requests_sent);
   call->result.upstream_latency += now - call->attempt_start;
 }
 
@@ -523,7 +565,7 @@ void AttemptScheduler::RetryOrComplete(Call* call, absl::Time now) {
       shared_->budget.TryConsume()) {
     retries_.fetch_add(1, std::memory_order_relaxed);
     call->phase = Phase::kBackoff;
-    timers_.push(Timer{now + *wait, call->shared_from_this(), nullptr, 0});
+    timers_.push(Timer{now + *wait, call->shared_from_this()});
     return;
   }
   Complete(call);
@@ -601,6 +643,7 @@ void AttemptScheduler::OnStop() {
     Fail(call.get(), TransportError::kCancelled, kShutdownDetail);
   }
   timers_ = decltype(timers_)();
+  guards_.clear();
   // Easy handles are cleaned up on the thread that used them.
   pool_.Clear();
 }

@@ -27,9 +27,11 @@
 #include <mutex>  // NOLINT(build/c++11)
 #include <queue>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/random/random.h"
 #include "absl/time/time.h"
@@ -115,17 +117,10 @@ class AttemptScheduler final
   void OnStop() override;
 
  private:
-  // A backoff's end (`call` set, attempt_serial 0), or the guard of one
-  // attempt (`guarded` and its serial): libcurl never times out a transfer
-  // still waiting for a connection (its timeout starts once one is
-  // assigned), so the scheduler ends an attempt that outlives its limit
-  // itself. A guard holds no reference: a finished call is freed at once
-  // and its guard, found stale by serial, is dropped when due.
+  // The end of a backoff.
   struct Timer {
     absl::Time due;
     std::shared_ptr<Call> call;
-    Call* guarded = nullptr;
-    uint64_t attempt_serial = 0;
   };
   struct TimerLater {
     bool operator()(const Timer& a, const Timer& b) const {
@@ -139,11 +134,14 @@ class AttemptScheduler final
   // Applies the automatic host connection limit on the first request; see
   // max_host_connections in upstream_options.h.
   void DecideHostLimit(const UpstreamRequest& request);
-  // Counts the attempt that ran on the call's slot, removes the transfer
-  // (aborting it if it is still running) and returns the slot to the pool.
-  void EndAttempt(Call* call, absl::Time now);
-  // The attempt's guard timer fired while it was still transferring.
-  void TimeOutAttempt(Call* call, absl::Time now);
+  // Counts the attempt that ran on the call's slot (unless `counted` is
+  // false: it never had a connection), removes the transfer (aborting it if
+  // it is still running), drops its guard and returns the slot to the pool.
+  void EndAttempt(Call* call, absl::Time now, bool counted = true);
+  // The attempt's guard came due while it was still transferring: ends it
+  // when libcurl, which never times out a transfer waiting for a
+  // connection, would not.
+  void GuardFired(Call* call, absl::Time now);
   // After an attempt ended with `call->result` filled in: schedules a retry
   // when the policy, the call and the budget allow, else completes.
   void RetryOrComplete(Call* call, absl::Time now);
@@ -189,6 +187,10 @@ class AttemptScheduler final
   absl::BitGen gen_;
   absl::flat_hash_map<Call*, std::shared_ptr<Call>> calls_;
   std::priority_queue<Timer, std::vector<Timer>, TimerLater> timers_;
+  // One guard per transferring attempt, keyed by (due, attempt serial),
+  // erased when the attempt ends: libcurl never times out a transfer still
+  // waiting for a connection (its timeout starts once it has one).
+  absl::btree_map<std::pair<absl::Time, uint64_t>, Call*> guards_;
   std::vector<std::shared_ptr<Call>> starts_;   // swapped with start_queue_
   std::vector<std::shared_ptr<Call>> cancels_;  // swapped with cancel_queue_
   std::string header_line_;                     // scratch for BuildHeaders

@@ -194,7 +194,8 @@ TEST(ClassifyCurlFailureTest, ReceiveErrorsByLibcurlsText) {
   failure.connected = true;
   failure.error_text = "Recv failure: Connection reset by peer";
   EXPECT_EQ(ClassifyCurlFailure(failure), E::kConnectionReset);
-  // Texts of libcurl 7.88 (transfer.c, http.c).
+  // Texts of libcurl 7.88.1 as Debian ships it (transfer.c; http.c with the
+  // CVE-2023-38039 fix, which upstream released in 8.3.0).
   failure.error_text = "Illegal or missing hexadecimal sequence in "
                        "chunked-encoding";
   EXPECT_EQ(ClassifyCurlFailure(failure), E::kProtocol);

@@ -36,7 +36,7 @@ size_t OnBody(char* data, size_t size, size_t nmemb, void* userdata) {
   const size_t needed = body.size() + n + kBodyPadding;
   if (body.capacity() < needed &&
       !sink->GrowBody(std::max(needed, body.capacity() * 2))) {
-    return 0;
+    return 0;  // the budget refused
   }
   body.append(data, n);
   return n;
@@ -53,13 +53,25 @@ size_t OnHeader(char* data, size_t size, size_t nitems, void* userdata) {
     return 0;  // CURLE_WRITE_ERROR
   }
   sink->header_bytes += n;
+  if (sink->final_headers_done) return n;  // a trailer
   absl::string_view line(data, n);
   if (absl::StartsWith(line, "HTTP/")) {
     // A new response (after a 1xx or a proxy's CONNECT reply): only the
     // final response's headers count.
     sink->status_line_seen = true;
+    sink->last_status = 0;
+    const size_t space = line.find(' ');
+    if (space != absl::string_view::npos) {
+      absl::SimpleAtoi(line.substr(space + 1, 3), &sink->last_status);
+    }
     sink->result->content_type.clear();
     sink->retry_after_raw.clear();
+    return n;
+  }
+  if (line == "\r\n" || line == "\n") {
+    // The end of a header block; after a final response's, only trailers
+    // follow.
+    if (sink->last_status >= 200) sink->final_headers_done = true;
     return n;
   }
   const size_t colon = line.find(':');
@@ -89,18 +101,20 @@ size_t OnHeader(char* data, size_t size, size_t nitems, void* userdata) {
 
 // CURLOPT_PREREQFUNCTION: runs before every request libcurl sends on a
 // connection, after TCP and TLS are up or the connection was reused. The
-// first call is the attempt's own request. A second one is libcurl about to
-// re-send the request on a new connection because a reused one died before
-// any response byte: refused, so that every PUT on the wire is an attempt
-// the scheduler counts against --max_attempts and the retry budget.
+// first call is the attempt's own request. A later one is libcurl about to
+// send it again by itself (a reused connection died before any response
+// byte, a refused HTTP/2 stream, a server that asked for HTTP/1.1): it goes
+// out only when the gate allows, so that every PUT on the wire is an
+// attempt counted against --max_attempts and the retry budget.
 int OnRequestReady(void* clientp, char* /*primary_ip*/, char* /*local_ip*/,
                    int /*primary_port*/, int /*local_port*/) {
   AttemptSink* sink = static_cast<AttemptSink*>(clientp);
-  if (sink->requests_sent > 0) {
+  if (sink->requests_sent > 0 &&
+      (sink->resend_gate == nullptr || !sink->resend_gate->AllowResend())) {
     sink->resend_refused = true;
     return CURL_PREREQFUNC_ABORT;  // CURLE_ABORTED_BY_CALLBACK
   }
-  sink->requests_sent = 1;
+  ++sink->requests_sent;
   sink->connected = true;
   return CURL_PREREQFUNC_OK;
 }
@@ -114,6 +128,8 @@ void AttemptSink::BeginAttempt(UpstreamResult* attempt_result) {
   requests_sent = 0;
   connected = false;
   status_line_seen = false;
+  last_status = 0;
+  final_headers_done = false;
   body_cap_hit = false;
   header_cap_hit = false;
   budget_refused = false;
@@ -122,17 +138,23 @@ void AttemptSink::BeginAttempt(UpstreamResult* attempt_result) {
 
 bool AttemptSink::GrowBody(size_t capacity) {
   std::string& body = result->body;
+  capacity = std::min(capacity, max_body + kBodyPadding);
   if (body.capacity() >= capacity) return true;
-  // budget_held is the largest capacity asked for so far (what
-  // std::string allocates beyond a reserve() request is not counted).
-  if (capacity > budget_held) {
-    if (budget != nullptr && !budget->TryReserve(capacity - budget_held)) {
+  const size_t charge = capacity > kBodyPadding ? capacity - kBodyPadding : 0;
+  if (charge > budget_held) {
+    if (budget != nullptr && !budget->TryReserve(charge - budget_held)) {
       budget_refused = true;
       return false;
     }
-    budget_held = capacity;
+    budget_held = charge;
   }
-  body.reserve(capacity);
+  // Not body.reserve(): libstdc++ may round a reserve up to twice the old
+  // capacity, past both the cap and what the budget was charged. A fresh
+  // string's first allocation is exactly what it is asked for.
+  std::string grown;
+  grown.reserve(capacity);
+  grown.append(body);
+  body.swap(grown);
   return true;
 }
 

@@ -38,6 +38,20 @@ namespace upstream_internal {
 // readable bytes past its end.
 inline constexpr size_t kBodyPadding = simdjson::SIMDJSON_PADDING;
 
+// Decides, when libcurl is about to send an attempt's request once more
+// within the same transfer (a reused connection died before any response
+// byte, an HTTP/2 stream was refused, the server asked for HTTP/1.1), whether
+// it may: the re-send is a PUT on the wire like any attempt, so it must fit
+// --max_attempts and the retry budget. Called on the loop thread.
+class ResendGate {
+ public:
+  // Returns true (and counts the re-send) when it may go out.
+  virtual bool AllowResend() = 0;
+
+ protected:
+  ~ResendGate() = default;
+};
+
 // What the callbacks of one attempt write to. Owned by the call; must
 // outlive the attempt's transfer.
 struct AttemptSink {
@@ -51,9 +65,12 @@ struct AttemptSink {
   // budget reservation is kept: the body keeps its capacity.
   void BeginAttempt(UpstreamResult* result);
 
-  // Makes the body's buffer hold at least `capacity` bytes, reserving the
-  // growth from the budget first. Returns false (budget_refused set, the
-  // buffer unchanged) when the budget refuses.
+  // Makes the body's buffer hold at least `capacity` bytes (never more than
+  // max_body + kBodyPadding, and exactly that much: no hidden doubling),
+  // reserving the growth from the budget first. The budget counts body
+  // bytes, not the padding, so that one body of max_body fits a budget of
+  // that size. Returns false (budget_refused set, the buffer unchanged)
+  // when the budget refuses.
   bool GrowBody(size_t capacity);
 
   // Largest body accepted; beyond it the transfer is refused.
@@ -65,23 +82,29 @@ struct AttemptSink {
   // Bytes reserved from `budget` for this call's body buffer; the
   // scheduler gives them back when the call completes.
   size_t budget_held = 0;
+  // Asked before a re-send within one transfer; null refuses every one.
+  ResendGate* resend_gate = nullptr;
 
   UpstreamResult* result = nullptr;
   // The final response's Retry-After, as received.
   std::string retry_after_raw;
   // Header bytes received so far in this attempt.
   size_t header_bytes = 0;
-  // CURLOPT_PREREQFUNCTION calls in this attempt: 1 once the request went
-  // out; a second one is libcurl re-sending it on another connection after
-  // a reused one died, which the callback refuses (resend_refused).
+  // Requests sent in this attempt's transfer (CURLOPT_PREREQFUNCTION
+  // calls let through): 1 once the request went out, more when libcurl
+  // re-sent it and the gate allowed that.
   int requests_sent = 0;
   // The connection (TCP and TLS) is up or was reused and the request was
   // sent, so a timeout from now on is not a connect failure.
   bool connected = false;
-  // A status line ("HTTP/...") arrived.
+  // A status line ("HTTP/...") arrived; the last one's status code.
   bool status_line_seen = false;
+  int last_status = 0;
+  // The final (non-1xx) response's header block ended: what the header
+  // callback gets from now on are trailers, counted but not read.
+  bool final_headers_done = false;
   // A callback refused the response: the body cap, the header cap, the
-  // budget, or a re-send.
+  // budget, or a re-send the gate did not allow.
   bool body_cap_hit = false;
   bool header_cap_hit = false;
   bool budget_refused = false;
