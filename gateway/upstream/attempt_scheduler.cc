@@ -94,23 +94,27 @@ void DescribeFailure(const CurlFailure& failure,
 // be touched by any thread; every other field belongs to the loop thread
 // once the call is queued (the Start() thread fills them in before).
 class Call final : public UpstreamCall,
-                   public ResendGate,
+                   public RequestObserver,
                    public std::enable_shared_from_this<Call> {
  public:
-  Call(std::weak_ptr<AttemptScheduler> scheduler,
-       const CurlUpstreamOptions& options, SharedLimits* shared,
-       std::atomic<uint64_t>* retries)
+  Call(AttemptScheduler* loop_owner, const CurlUpstreamOptions& options,
+       SharedLimits* shared, std::atomic<uint64_t>* retries)
       : sink(options.max_response_bytes, options.max_response_header_bytes,
              &shared->response_budget),
         max_attempts_(options.max_attempts),
         shared_(shared),
         retries_(retries),
-        scheduler_(std::move(scheduler)) {
-    sink.resend_gate = this;
+        loop_owner_(loop_owner),
+        scheduler_(loop_owner->weak_from_this()) {
+    sink.observer = this;
   }
 
-  // ResendGate (loop thread, inside libcurl): libcurl's own re-send is one
-  // more attempt, and a retry the budget must allow.
+  // RequestObserver (loop thread, inside libcurl).
+  void OnRequestSent(const AttemptSink& sent) override {
+    loop_owner_->NoteConnection(sent.protocol, sent.tls_session_resumed);
+  }
+  // libcurl's own re-send is one more attempt, and a retry the budget must
+  // allow.
   bool AllowResend() override {
     if (cancel_requested.load(std::memory_order_acquire)) return false;
     if (result.attempts + sink.requests_sent >= max_attempts_) return false;
@@ -151,6 +155,8 @@ class Call final : public UpstreamCall,
   const int max_attempts_;
   SharedLimits* const shared_;  // outlives the call (the scheduler owns it)
   std::atomic<uint64_t>* const retries_;
+  // Used only on the loop thread, while a transfer runs: alive then.
+  AttemptScheduler* const loop_owner_;
   const std::weak_ptr<AttemptScheduler> scheduler_;
 };
 
@@ -195,8 +201,8 @@ void AttemptScheduler::Stop() {
 std::shared_ptr<UpstreamCall> AttemptScheduler::Start(UpstreamRequest request,
                                                       UpstreamCallback done) {
   const absl::Time now = clock_.Now();
-  auto call = std::make_shared<Call>(weak_from_this(), options_,
-                                     shared_.get(), &retries_);
+  auto call =
+      std::make_shared<Call>(this, options_, shared_.get(), &retries_);
   call->deadline = std::min(request.deadline - options_.deadline_margin,
                             now + options_.timeout_cap);
   call->request = std::move(request);
@@ -279,6 +285,8 @@ CurlUpstreamStats AttemptScheduler::Stats() const {
       connections_opened_.load(std::memory_order_relaxed);
   stats.transfers = transfers_.load(std::memory_order_relaxed);
   stats.retries = retries_.load(std::memory_order_relaxed);
+  stats.tls_sessions_resumed =
+      tls_sessions_resumed_.load(std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(mu_);
   stats.in_flight = in_flight_;
   return stats;
@@ -313,7 +321,52 @@ void AttemptScheduler::OnTurn() {
   for (std::shared_ptr<Call>& call : cancels_) CancelCall(call.get());
   cancels_.clear();
   if (abort) AbortAll();
+  if (host_limit_dirty_) ApplyHostLimit();
   FireTimers(clock_.Now());
+}
+
+void AttemptScheduler::NoteConnection(WireProtocol protocol,
+                                      bool tls_session_resumed) {
+  if (tls_session_resumed) {
+    tls_sessions_resumed_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (!host_limit_auto_h2_) return;
+  if (protocol != WireProtocol::kHttp1Tls && protocol != WireProtocol::kHttp2Tls) {
+    return;
+  }
+  if (protocol == negotiated_) return;
+  // Applied in the next turn, outside libcurl's callback.
+  negotiated_ = protocol;
+  host_limit_dirty_ = true;
+}
+
+void AttemptScheduler::ApplyHostLimit() {
+  host_limit_dirty_ = false;
+  if (negotiated_ == WireProtocol::kHttp2Tls) {
+    loop_->SetMaxHostConnections(h2_host_limit_);
+    return;
+  }
+  // The upstream declined h2: every call in flight needs a connection of
+  // its own, as with http://. Transfers already waiting for a connection
+  // slot would wait for one of the few allowed so far (libcurl moves one
+  // waiting transfer per finished one): start them again, now without
+  // waiting for a connection to multiplex on.
+  loop_->SetMaxHostConnections(0);
+  for (const auto& entry : calls_) {
+    Call* call = entry.first;
+    if (call->phase != Phase::kTransferring || call->sink.connected) continue;
+    CURL* easy = call->slot->easy.get();
+    curl_off_t name_lookup_us = 0;
+    curl_easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &name_lookup_us);
+    if (name_lookup_us > 0) continue;  // connecting already
+    loop_->Remove(easy);
+    curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 0L);
+    if (loop_->Add(easy) != CURLM_OK) {
+      // Leave it to its guard: it will end at its limit like any waiting
+      // transfer. (Add only fails when libcurl is out of memory.)
+      continue;
+    }
+  }
 }
 
 void AttemptScheduler::AbortAll() {
@@ -348,6 +401,9 @@ void AttemptScheduler::DecideHostLimit(const UpstreamRequest& request) {
   const long limit =  // NOLINT(runtime/int): libcurl's type
       EffectiveMaxHostConnections(options_, request.url);
   if (limit == 0) return;  // unlimited: libcurl's default, already set
+  // The automatic limit assumes h2; the first connection tells.
+  host_limit_auto_h2_ = options_.max_host_connections == 0;
+  h2_host_limit_ = limit;
   loop_->SetMaxHostConnections(limit);
 }
 
@@ -417,9 +473,13 @@ void AttemptScheduler::StartAttempt(Call* call) {
   // PIPEWAIT would hold every new call back until the first response shows
   // that the connection cannot multiplex: calls would queue behind a slow
   // one. So: h2 with PIPEWAIT for https://, HTTP/1.1 without it otherwise.
+  // Once an https:// upstream has declined h2, h2 is still offered (it may
+  // start to accept), but calls no longer wait for a connection to
+  // multiplex on.
   const bool multiplex =
       options_.http2 &&
-      absl::StartsWithIgnoreCase(call->request.url, "https://");
+      absl::StartsWithIgnoreCase(call->request.url, "https://") &&
+      negotiated_ != WireProtocol::kHttp1Tls;
   // The attempt's limit: the call's remaining time, or the per-attempt
   // timeout when that is shorter.
   const bool limit_is_call_deadline =
@@ -530,6 +590,10 @@ void AttemptScheduler::OnTransferDone(CURL* easy, CURLcode code) {
     // the limit, measured in whole milliseconds.
     failure.attempt_time_used =
         total_us / 1000 + 1 >= call->attempt_timeout_ms;
+    if (code == CURLE_PEER_FAILED_VERIFICATION) {
+      curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT,
+                        &failure.tls_verify_result);
+    }
   }
   EndAttempt(call, now);
 
@@ -546,6 +610,7 @@ void AttemptScheduler::OnTransferDone(CURL* easy, CURLcode code) {
     failure.header_cap_hit = sink.header_cap_hit;
     failure.budget_refused = sink.budget_refused;
     failure.resend_refused = sink.resend_refused;
+    failure.on_http2 = sink.protocol == WireProtocol::kHttp2Tls;
     failure.status_line_seen = sink.status_line_seen;
     result.error = ClassifyCurlFailure(failure);
     DescribeFailure(failure, options_, &result);

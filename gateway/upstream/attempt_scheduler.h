@@ -110,6 +110,11 @@ class AttemptScheduler final
   // a hint, exact only when the loop is idle.
   size_t load() const { return load_.load(std::memory_order_relaxed); }
 
+  // Loop thread only (from a request callback): the connection a request
+  // went out on. The first TLS connection's ALPN decides an automatic host
+  // limit: h2 keeps it, http/1.1 lifts it (see max_host_connections).
+  void NoteConnection(WireProtocol protocol, bool tls_session_resumed);
+
   // CurlEventLoop::Handler (loop thread).
   void OnTurn() override;
   absl::Duration TimeUntilNextTimer() override;
@@ -134,6 +139,9 @@ class AttemptScheduler final
   // Applies the automatic host connection limit on the first request; see
   // max_host_connections in upstream_options.h.
   void DecideHostLimit(const UpstreamRequest& request);
+  // Sets the limit for the negotiated protocol (after NoteConnection saw it
+  // change) and restarts the transfers waiting for a connection slot.
+  void ApplyHostLimit();
   // Counts the attempt that ran on the call's slot (unless `counted` is
   // false: it never had a connection), removes the transfer (aborting it if
   // it is still running), drops its guard and returns the slot to the pool.
@@ -179,10 +187,17 @@ class AttemptScheduler final
   std::atomic<uint64_t> connections_opened_{0};
   std::atomic<uint64_t> transfers_{0};
   std::atomic<uint64_t> retries_{0};
+  std::atomic<uint64_t> tls_sessions_resumed_{0};
 
   // Loop thread only.
   EasyPool pool_;
   bool host_limit_decided_ = false;
+  // The automatic limit is h2's (max_host_connections 0, https, http2 on):
+  // it follows what the upstream negotiates.
+  bool host_limit_auto_h2_ = false;
+  long h2_host_limit_ = 0;  // NOLINT(runtime/int): libcurl's type
+  WireProtocol negotiated_ = WireProtocol::kUnknown;
+  bool host_limit_dirty_ = false;
   uint64_t attempt_serials_ = 0;  // the last attempt serial handed out
   absl::BitGen gen_;
   absl::flat_hash_map<Call*, std::shared_ptr<Call>> calls_;

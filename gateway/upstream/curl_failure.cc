@@ -10,6 +10,9 @@ namespace {
 using E = TransportError;
 using R = CurlCodeRule;
 
+// OpenSSL's X509_V_ERR_CERT_HAS_EXPIRED (x509_vfy.h), without the header.
+constexpr long kCertHasExpired = 10;  // NOLINT(runtime/int)
+
 // Codes of protocols the gateway never speaks (CURLOPT_PROTOCOLS_STR is
 // "http,https"), of features it never enables, and libcurl's unused
 // numbers are kInternal: seeing one means the gateway misused libcurl.
@@ -79,7 +82,7 @@ constexpr CurlCodeRow kTable[] = {
     {CURLE_OBSOLETE57, R::kFixed, E::kInternal},
     {CURLE_SSL_CERTPROBLEM, R::kFixed, E::kTlsHandshake},  // client cert
     {CURLE_SSL_CIPHER, R::kFixed, E::kTlsHandshake},
-    {CURLE_PEER_FAILED_VERIFICATION, R::kFixed, E::kTlsUntrusted},
+    {CURLE_PEER_FAILED_VERIFICATION, R::kPeerVerification, E::kTlsUntrusted},
     // A Content-Encoding the gateway cannot decode: the reply is unusable.
     {CURLE_BAD_CONTENT_ENCODING, R::kFixed, E::kProtocol},
     {CURLE_OBSOLETE62, R::kFixed, E::kInternal},
@@ -164,7 +167,17 @@ TransportError ClassifyCurlFailure(const CurlFailure& failure) {
       if (failure.body_cap_hit) return E::kResponseTooLarge;
       return row->error;
     case R::kAbortedByCallback:
-      return failure.resend_refused ? E::kConnectionReset : row->error;
+      if (!failure.resend_refused) return row->error;
+      return failure.on_http2 ? E::kHttp2 : E::kConnectionReset;
+    case R::kPeerVerification:
+      if (failure.tls_verify_result == kCertHasExpired) {
+        return E::kTlsCertificateExpired;
+      }
+      // libcurl's own host name check, after the chain verified.
+      if (absl::StrContains(failure.error_text, "target host name")) {
+        return E::kTlsHostnameMismatch;
+      }
+      return row->error;
     case R::kUnsupportedProtocol:
       return failure.connected ? E::kProtocol : row->error;
     case R::kOutOfMemory:

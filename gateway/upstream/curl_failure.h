@@ -43,6 +43,12 @@ struct CurlFailure {
   bool status_line_seen = false;
   // libcurl's error buffer (CURLOPT_ERRORBUFFER), possibly empty.
   absl::string_view error_text;
+  // CURLINFO_SSL_VERIFYRESULT: OpenSSL's X509_V_* result of the peer
+  // verification (0 when the chain was fine).
+  long tls_verify_result = 0;  // NOLINT(runtime/int): libcurl's type
+  // The refused re-send was on an HTTP/2 connection (a refused stream or a
+  // GOAWAY), not a dead HTTP/1.1 connection.
+  bool on_http2 = false;
 };
 
 // How a row of the table decides.
@@ -54,6 +60,7 @@ enum class CurlCodeRule {
   kAbortedByCallback,    // CURLE_ABORTED_BY_CALLBACK
   kUnsupportedProtocol,  // CURLE_UNSUPPORTED_PROTOCOL
   kOutOfMemory,          // CURLE_OUT_OF_MEMORY
+  kPeerVerification,     // CURLE_PEER_FAILED_VERIFICATION
 };
 
 // One libcurl result code and what it means to the gateway.
@@ -80,9 +87,12 @@ absl::Span<const CurlCodeRow> CurlCodeTable();
 //   kWrite: budget_refused kResponseBudgetExhausted, header_cap_hit
 //     kResponseHeadersTooLarge, body_cap_hit kResponseTooLarge; else
 //     kInternal.
-//   kAbortedByCallback: resend_refused kConnectionReset (the reused
-//     connection died before a response; the scheduler, not libcurl,
-//     decides about another attempt); else kInternal.
+//   kAbortedByCallback: resend_refused kHttp2 on an HTTP/2 connection (a
+//     refused stream or GOAWAY) or kConnectionReset (a reused connection
+//     died before a response), both retryable; else kInternal.
+//   kPeerVerification: X509_V_ERR_CERT_HAS_EXPIRED (10) kTlsCertificateExpired;
+//     libcurl's host name check failing ("... target host name ...")
+//     kTlsHostnameMismatch; else kTlsUntrusted.
 //   kUnsupportedProtocol: once connected, the reply was not HTTP
 //     (libcurl: "Received HTTP/0.9 when not allowed") kProtocol; else the
 //     URL's scheme, kInternal.

@@ -223,6 +223,32 @@ TEST(ClassifyCurlFailureTest, RefusedResendIsAResetForTheScheduler) {
   EXPECT_EQ(ClassifyCurlFailure(failure), E::kConnectionReset);
 }
 
+TEST(ClassifyCurlFailureTest, RefusedResendOnHttp2IsAnHttp2Error) {
+  CurlFailure failure;
+  failure.code = CURLE_ABORTED_BY_CALLBACK;
+  failure.connected = true;
+  failure.resend_refused = true;
+  failure.on_http2 = true;  // GOAWAY or RST_STREAM(REFUSED_STREAM)
+  EXPECT_EQ(ClassifyCurlFailure(failure), E::kHttp2);
+}
+
+TEST(ClassifyCurlFailureTest, PeerVerificationByCause) {
+  CurlFailure failure;
+  failure.code = CURLE_PEER_FAILED_VERIFICATION;
+  failure.error_text =
+      "SSL certificate problem: unable to get local issuer certificate";
+  failure.tls_verify_result = 20;  // X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+  EXPECT_EQ(ClassifyCurlFailure(failure), E::kTlsUntrusted);
+  failure.error_text = "SSL certificate problem: certificate has expired";
+  failure.tls_verify_result = 10;  // X509_V_ERR_CERT_HAS_EXPIRED
+  EXPECT_EQ(ClassifyCurlFailure(failure), E::kTlsCertificateExpired);
+  failure.error_text =
+      "SSL: no alternative certificate subject name matches target host "
+      "name 'api.example.com'";
+  failure.tls_verify_result = 0;
+  EXPECT_EQ(ClassifyCurlFailure(failure), E::kTlsHostnameMismatch);
+}
+
 TEST(ClassifyCurlFailureTest, NotHttpOnceConnectedIsAProtocolError) {
   CurlFailure failure;
   failure.code = CURLE_UNSUPPORTED_PROTOCOL;

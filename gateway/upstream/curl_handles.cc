@@ -51,6 +51,34 @@ CurlMulti::~CurlMulti() {
   if (handle_ != nullptr) curl_multi_cleanup(handle_);
 }
 
+CurlShare CurlShare::CreateForTlsSessionsAndDns() {
+  CURLSH* handle = curl_share_init();
+  if (handle == nullptr) return CurlShare();
+  if (curl_share_setopt(handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) !=
+          CURLSHE_OK ||
+      curl_share_setopt(handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) !=
+          CURLSHE_OK) {
+    curl_share_cleanup(handle);
+    return CurlShare();
+  }
+  return CurlShare(handle);
+}
+
+CurlShare::CurlShare(CurlShare&& other) noexcept
+    : handle_(std::exchange(other.handle_, nullptr)) {}
+
+CurlShare& CurlShare::operator=(CurlShare&& other) noexcept {
+  if (this != &other) {
+    if (handle_ != nullptr) curl_share_cleanup(handle_);
+    handle_ = std::exchange(other.handle_, nullptr);
+  }
+  return *this;
+}
+
+CurlShare::~CurlShare() {
+  if (handle_ != nullptr) curl_share_cleanup(handle_);
+}
+
 CurlSlist::CurlSlist(CurlSlist&& other) noexcept
     : list_(std::exchange(other.list_, nullptr)) {}
 

@@ -53,9 +53,9 @@ class CurlEasy {
   CURL* handle_ = nullptr;
 };
 
-// Owns one multi handle: the event engine and the shared connection, DNS and
-// TLS session caches. Every easy handle must be removed from it before it is
-// destroyed.
+// Owns one multi handle: the event engine and the connection and DNS caches
+// its easy handles share (not TLS sessions: see CurlShare). Every easy
+// handle must be removed from it before it is destroyed.
 class CurlMulti {
  public:
   // Returns an owner of a new handle, or an empty one when
@@ -75,6 +75,30 @@ class CurlMulti {
  private:
   explicit CurlMulti(CURLM* handle) : handle_(handle) {}
   CURLM* handle_ = nullptr;
+};
+
+// Owns one share handle (CURLOPT_SHARE): caches that several easy handles
+// use together. Every easy handle using it must be cleaned up first.
+class CurlShare {
+ public:
+  // Returns an owner of a new handle sharing TLS sessions and DNS results,
+  // or an empty one when libcurl could not make it. Users must be on one
+  // thread at a time (no lock callbacks are set).
+  static CurlShare CreateForTlsSessionsAndDns();
+
+  CurlShare() = default;
+  CurlShare(CurlShare&& other) noexcept;
+  CurlShare& operator=(CurlShare&& other) noexcept;
+  CurlShare(const CurlShare&) = delete;
+  CurlShare& operator=(const CurlShare&) = delete;
+  ~CurlShare();
+
+  CURLSH* get() const { return handle_; }
+  explicit operator bool() const { return handle_ != nullptr; }
+
+ private:
+  explicit CurlShare(CURLSH* handle) : handle_(handle) {}
+  CURLSH* handle_ = nullptr;
 };
 
 // Owns a header list for CURLOPT_HTTPHEADER. libcurl keeps only a pointer to

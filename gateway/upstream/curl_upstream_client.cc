@@ -85,6 +85,7 @@ CurlUpstreamStats CurlUpstreamClient::Stats() const {
     total.connections_opened += stats.connections_opened;
     total.transfers += stats.transfers;
     total.retries += stats.retries;
+    total.tls_sessions_resumed += stats.tls_sessions_resumed;
     total.in_flight += stats.in_flight;
   }
   return total;

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
@@ -1458,13 +1459,16 @@ TEST(CurlUpstreamClientTest, TlsHandshakeFailureIsNotRetried) {
 // A self-signed certificate for 127.0.0.1, generated per test run.
 class SelfSignedCert {
  public:
-  SelfSignedCert() {
+  // Valid for `san` from an hour ago until `valid_for` from now (negative:
+  // already expired).
+  explicit SelfSignedCert(const char* san = "IP:127.0.0.1,DNS:localhost",
+                          long valid_for_s = 24 * 3600) {  // NOLINT
     key_ = EVP_EC_gen("P-256");
     cert_ = X509_new();
     X509_set_version(cert_, 2);
     ASN1_INTEGER_set(X509_get_serialNumber(cert_), 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert_), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(cert_), 24 * 3600);
+    X509_gmtime_adj(X509_getm_notBefore(cert_), -2 * 24 * 3600);
+    X509_gmtime_adj(X509_getm_notAfter(cert_), valid_for_s);
     X509_set_pubkey(cert_, key_);
     X509_NAME* name = X509_get_subject_name(cert_);
     X509_NAME_add_entry_by_txt(
@@ -1474,15 +1478,16 @@ class SelfSignedCert {
     X509V3_CTX ctx;
     X509V3_set_ctx_nodb(&ctx);
     X509V3_set_ctx(&ctx, cert_, cert_, nullptr, nullptr, 0);
-    X509_EXTENSION* san = X509V3_EXT_conf_nid(
-        nullptr, &ctx, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
-    X509_add_ext(cert_, san, -1);
-    X509_EXTENSION_free(san);
+    X509_EXTENSION* names =
+        X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, san);
+    X509_add_ext(cert_, names, -1);
+    X509_EXTENSION_free(names);
     X509_sign(cert_, key_, EVP_sha256());
 
     const char* tmp = std::getenv("TEST_TMPDIR");
+    static std::atomic<int> serial{0};
     path_ = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/loopback-ca-",
-                         getpid(), ".pem");
+                         getpid(), "-", serial.fetch_add(1), ".pem");
     std::FILE* file = std::fopen(path_.c_str(), "w");
     EXPECT_NE(file, nullptr);
     if (file != nullptr) {
@@ -1506,13 +1511,17 @@ class SelfSignedCert {
   std::string path_;
 };
 
-// An HTTPS server (HTTP/1.1; it offers no ALPN) answering every PUT.
+// An HTTPS server (HTTP/1.1; it offers no ALPN) answering every PUT, after
+// `delay` when the request has the query parameter "slow".
 class TlsServer {
  public:
-  explicit TlsServer(const SelfSignedCert& cert)
+  explicit TlsServer(const SelfSignedCert& cert,
+                     absl::Duration delay = absl::ZeroDuration())
       : server_(cert.cert(), cert.key()) {
     EXPECT_TRUE(server_.is_valid());
-    server_.Put(kPath, [](const httplib::Request&, httplib::Response& res) {
+    server_.Put(kPath, [delay](const httplib::Request& req,
+                               httplib::Response& res) {
+      if (req.has_param("slow")) absl::SleepFor(delay);
       res.set_content(kUserJson, "application/json");
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
@@ -1557,27 +1566,129 @@ TEST(CurlUpstreamClientTest, TlsWithUntrustedCertificateIsNotRetried) {
   ExpectNoSecret(result);
 }
 
-TEST(CurlUpstreamClientTest, AutoHostLimitQueuesHttpsCallsOnOneConnection) {
-  // max_in_flight 100 -> auto limit 1 for https:// with http2 on. The test
-  // server does not offer h2, so the calls take turns on one connection.
+// The automatic host limit is h2's (one connection per 100 calls). An
+// https:// upstream that declines h2 needs a connection per call, as
+// http:// does: the limit follows what the first connection negotiated,
+// and calls already waiting for a slot are started again.
+TEST(CurlUpstreamClientTest, NegotiatedHttp1LiftsTheAutomaticH2Limit) {
   SelfSignedCert cert;
-  TlsServer server(cert);
+  TlsServer server(cert, absl::Milliseconds(600));
   CurlUpstreamOptions options = TestOptions();
   options.allow_insecure_http = false;
   options.ca_bundle = cert.pem_path();
-  options.max_in_flight = 100;
-  options.loops = 1;  // two loops would mean two connections
+  options.max_in_flight = 100;  // auto limit: 1 connection for h2
+  options.loops = 1;
   auto client = MakeClient(options);
   constexpr int kCalls = 4;
   Results results;
+  const absl::Time start = absl::Now();
   for (int i = 0; i < kCalls; ++i) {
-    client->Start(MakeRequest(server.Url()), results.Callback());
+    client->Start(MakeRequest(server.Url() + "?slow"), results.Callback());
   }
   ASSERT_TRUE(results.WaitFor(kCalls));
+  const absl::Duration elapsed = absl::Now() - start;
   for (const UpstreamResult& result : results.All()) {
     EXPECT_EQ(result.http_status, 200) << result.error_detail;
   }
-  EXPECT_EQ(client->Stats().connections_opened, 1u);
+  // Side by side, not one after the other on one connection (2.4 s).
+  EXPECT_LT(elapsed, absl::Milliseconds(1800));
+  EXPECT_EQ(client->Stats().connections_opened, static_cast<uint64_t>(kCalls));
+}
+
+// A second connection resumes the first one's TLS session, even from
+// another easy handle: the loop's handles share a session cache.
+TEST(CurlUpstreamClientTest, SecondConnectionResumesTheTlsSession) {
+  SelfSignedCert cert;
+  TlsServer server(cert, absl::Milliseconds(800));
+  CurlUpstreamOptions options = TestOptions();
+  options.allow_insecure_http = false;
+  options.ca_bundle = cert.pem_path();
+  options.loops = 1;
+  auto client = MakeClient(options);
+  ASSERT_EQ(RunCall(*client, MakeRequest(server.Url())).http_status, 200);
+  EXPECT_EQ(client->Stats().tls_sessions_resumed, 0u);
+  // The first handle is busy with a slow call; the next call gets a new
+  // handle (no session cache of its own) and a new connection.
+  Results slow;
+  client->Start(MakeRequest(server.Url() + "?slow"), slow.Callback());
+  absl::SleepFor(absl::Milliseconds(100));
+  ASSERT_EQ(RunCall(*client, MakeRequest(server.Url())).http_status, 200);
+  ASSERT_TRUE(slow.WaitFor(1));
+  EXPECT_EQ(client->Stats().connections_opened, 2u);
+  EXPECT_GE(client->Stats().tls_sessions_resumed, 1u);
+}
+
+TEST(CurlUpstreamClientTest, ConnectionsOlderThanTheMaxAgeAreNotReused) {
+  LoopbackServer server(Always(Ok()));
+  CurlUpstreamOptions options = TestOptions();
+  options.loops = 1;
+  options.max_connection_age = absl::Seconds(1);
+  auto client = MakeClient(options);
+  ASSERT_EQ(RunCall(*client, MakeRequest(server.Url())).http_status, 200);
+  ASSERT_EQ(RunCall(*client, MakeRequest(server.Url())).http_status, 200);
+  EXPECT_EQ(server.connections(), 1);  // young: reused
+  absl::SleepFor(absl::Milliseconds(2100));  // libcurl counts whole seconds
+  ASSERT_EQ(RunCall(*client, MakeRequest(server.Url())).http_status, 200);
+  EXPECT_EQ(server.connections(), 2);
+}
+
+struct TlsFailureCase {
+  const char* name;
+  const char* san;
+  long valid_for_s;  // NOLINT(runtime/int)
+  TransportError expected;
+};
+
+TEST(CurlUpstreamClientTest, TlsFailuresEachHaveTheirReasonAndAreNotRetried) {
+  const TlsFailureCase cases[] = {
+      {"wrong host name", "DNS:api.other.example", 24 * 3600,
+       TransportError::kTlsHostnameMismatch},
+      {"expired", "IP:127.0.0.1,DNS:localhost", -3600,
+       TransportError::kTlsCertificateExpired},
+  };
+  for (const TlsFailureCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    SelfSignedCert cert(c.san, c.valid_for_s);
+    TlsServer server(cert);
+    CurlUpstreamOptions options = TestOptions();
+    options.allow_insecure_http = false;
+    options.ca_bundle = cert.pem_path();  // trusted: only the named fault
+    auto client = MakeClient(options);
+    UpstreamResult result = RunCall(*client, MakeRequest(server.Url()));
+    EXPECT_EQ(result.error, c.expected)
+        << TransportErrorName(result.error) << " " << result.error_detail;
+    EXPECT_EQ(result.attempts, 1);
+    ExpectNoSecret(result);
+  }
+}
+
+// TLS 1.2 at least: a server that offers only TLS 1.1 is a handshake
+// failure, not a downgrade.
+TEST(CurlUpstreamClientTest, ServerBelowTls12IsAHandshakeFailure) {
+  SelfSignedCert cert;
+  httplib::SSLServer old_server(cert.cert(), cert.key());
+  ASSERT_TRUE(old_server.is_valid());
+  SSL_CTX* ctx = old_server.ssl_context();
+  SSL_CTX_set_security_level(ctx, 0);
+  SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+  SSL_CTX_set_max_proto_version(ctx, TLS1_1_VERSION);
+  SSL_CTX_set_cipher_list(ctx, "DEFAULT@SECLEVEL=0");
+  old_server.Put(kPath, [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(kUserJson, "application/json");
+  });
+  const int port = old_server.bind_to_any_port("127.0.0.1");
+  std::thread serving([&old_server] { old_server.listen_after_bind(); });
+  CurlUpstreamOptions options = TestOptions();
+  options.allow_insecure_http = false;
+  options.ca_bundle = cert.pem_path();
+  auto client = MakeClient(options);
+  UpstreamResult result = RunCall(
+      *client, MakeRequest(absl::StrCat("https://127.0.0.1:", port, kPath)));
+  old_server.stop();
+  serving.join();
+  EXPECT_EQ(result.error, TransportError::kTlsHandshake)
+      << TransportErrorName(result.error) << " " << result.error_detail;
+  EXPECT_EQ(result.attempts, 1);
 }
 
 TEST(CurlUpstreamClientTest, AutoHostLimitLeavesHttpUnlimited) {
@@ -1638,6 +1749,10 @@ TEST(CurlUpstreamClientTest, CreateRejectsInvalidOptions) {
           {"attempt_timeout",
            [](CurlUpstreamOptions& o) {
              o.attempt_timeout = -absl::Milliseconds(1);
+           }},
+          {"max_connection_age",
+           [](CurlUpstreamOptions& o) {
+             o.max_connection_age = -absl::Seconds(1);
            }},
       };
   for (const auto& c : cases) {

@@ -1,5 +1,7 @@
 #include "gateway/upstream/easy_transfer.h"
 
+#include <openssl/ssl.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <utility>
@@ -106,16 +108,40 @@ size_t OnHeader(char* data, size_t size, size_t nitems, void* userdata) {
 // byte, a refused HTTP/2 stream, a server that asked for HTTP/1.1): it goes
 // out only when the gate allows, so that every PUT on the wire is an
 // attempt counted against --max_attempts and the retry budget.
+// Reads the ALPN result and session reuse of the connection the request is
+// about to go out on (OpenSSL: libcurl's only TLS backend here).
+void ObserveConnection(AttemptSink* sink) {
+  sink->protocol = WireProtocol::kCleartext;
+  sink->tls_session_resumed = false;
+  const curl_tlssessioninfo* info = nullptr;
+  if (sink->easy == nullptr ||
+      curl_easy_getinfo(sink->easy, CURLINFO_TLS_SSL_PTR, &info) !=
+          CURLE_OK ||
+      info == nullptr || info->backend != CURLSSLBACKEND_OPENSSL ||
+      info->internals == nullptr) {
+    return;
+  }
+  SSL* ssl = static_cast<SSL*>(info->internals);
+  const unsigned char* alpn = nullptr;
+  unsigned int alpn_length = 0;
+  SSL_get0_alpn_selected(ssl, &alpn, &alpn_length);
+  const bool h2 = alpn_length == 2 && alpn[0] == 'h' && alpn[1] == '2';
+  sink->protocol = h2 ? WireProtocol::kHttp2Tls : WireProtocol::kHttp1Tls;
+  sink->tls_session_resumed = SSL_session_reused(ssl) == 1;
+}
+
 int OnRequestReady(void* clientp, char* /*primary_ip*/, char* /*local_ip*/,
                    int /*primary_port*/, int /*local_port*/) {
   AttemptSink* sink = static_cast<AttemptSink*>(clientp);
+  ObserveConnection(sink);
   if (sink->requests_sent > 0 &&
-      (sink->resend_gate == nullptr || !sink->resend_gate->AllowResend())) {
+      (sink->observer == nullptr || !sink->observer->AllowResend())) {
     sink->resend_refused = true;
     return CURL_PREREQFUNC_ABORT;  // CURLE_ABORTED_BY_CALLBACK
   }
   ++sink->requests_sent;
   sink->connected = true;
+  if (sink->observer != nullptr) sink->observer->OnRequestSent(*sink);
   return CURL_PREREQFUNC_OK;
 }
 
@@ -127,6 +153,8 @@ void AttemptSink::BeginAttempt(UpstreamResult* attempt_result) {
   header_bytes = 0;
   requests_sent = 0;
   connected = false;
+  protocol = WireProtocol::kUnknown;
+  tls_session_resumed = false;
   status_line_seen = false;
   last_status = 0;
   final_headers_done = false;
@@ -218,6 +246,7 @@ CURLcode SetAttemptOptions(EasySlot& slot, const UpstreamRequest& request,
                            absl::Duration timeout, bool multiplex,
                            AttemptSink* sink, void* owner) {
   slot.errbuf[0] = '\0';
+  sink->easy = slot.easy.get();
   // CURLOPT_TIMEOUT_MS 0 would mean "no timeout": never pass less than 1.
   const int64_t timeout_ms =
       std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout));
@@ -263,7 +292,9 @@ CURLcode SetAttemptOptions(EasySlot& slot, const UpstreamRequest& request,
 EasyPool::EasyPool(const CurlUpstreamOptions& options)
     : allow_insecure_http_(options.allow_insecure_http),
       ca_bundle_(options.ca_bundle),
-      connect_timeout_(options.connect_timeout) {}
+      connect_timeout_(options.connect_timeout),
+      max_connection_age_(options.max_connection_age),
+      share_(CurlShare::CreateForTlsSessionsAndDns()) {}
 
 std::unique_ptr<EasySlot> EasyPool::Acquire() {
   if (!idle_.empty()) {
@@ -297,6 +328,21 @@ bool EasyPool::ConfigureEasy(EasySlot& slot) const {
   }
   if (rc == CURLE_OK) {
     rc = curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, protocols);
+  }
+  if (rc == CURLE_OK) {
+    rc = curl_easy_setopt(easy, CURLOPT_SSLVERSION,
+                          static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+  }
+  if (rc == CURLE_OK && share_) {
+    rc = curl_easy_setopt(easy, CURLOPT_SHARE, share_.get());
+  }
+  if (rc == CURLE_OK && max_connection_age_ > absl::ZeroDuration()) {
+    // Whole seconds (libcurl's unit), rounded up: a connection older than
+    // this is not reused, so new ones follow DNS changes behind the API.
+    rc = curl_easy_setopt(
+        easy, CURLOPT_MAXLIFETIME_CONN,
+        static_cast<long>(absl::ToInt64Seconds(absl::Ceil(  // NOLINT
+            max_connection_age_, absl::Seconds(1)))));
   }
   if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
   if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);

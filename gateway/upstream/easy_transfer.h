@@ -38,18 +38,34 @@ namespace upstream_internal {
 // readable bytes past its end.
 inline constexpr size_t kBodyPadding = simdjson::SIMDJSON_PADDING;
 
-// Decides, when libcurl is about to send an attempt's request once more
-// within the same transfer (a reused connection died before any response
-// byte, an HTTP/2 stream was refused, the server asked for HTTP/1.1), whether
-// it may: the re-send is a PUT on the wire like any attempt, so it must fit
-// --max_attempts and the retry budget. Called on the loop thread.
-class ResendGate {
+struct AttemptSink;
+
+// Told by the request callback (CURLOPT_PREREQFUNCTION) about every request
+// libcurl is about to send. Called on the loop thread, inside libcurl: it
+// must not call back into the multi handle.
+class RequestObserver {
  public:
-  // Returns true (and counts the re-send) when it may go out.
+  // libcurl is about to send the attempt's request once more within the
+  // same transfer (a reused connection died before any response byte, an
+  // HTTP/2 stream was refused, the server asked for HTTP/1.1). The re-send
+  // is a PUT on the wire like any attempt: returns true (and counts it)
+  // only when it fits --max_attempts and the retry budget.
   virtual bool AllowResend() = 0;
+  // A request goes out; `sink.protocol` and `sink.tls_session_resumed`
+  // describe its connection.
+  virtual void OnRequestSent(const AttemptSink& sink) = 0;
 
  protected:
-  ~ResendGate() = default;
+  ~RequestObserver() = default;
+};
+
+// The application protocol of the connection an attempt's request went
+// out on, as TLS's ALPN negotiated it.
+enum class WireProtocol {
+  kUnknown,    // no request sent yet
+  kCleartext,  // http://: HTTP/1.1, no negotiation
+  kHttp1Tls,   // TLS, the server chose http/1.1 (or offered no ALPN)
+  kHttp2Tls,   // TLS, h2
 };
 
 // What the callbacks of one attempt write to. Owned by the call; must
@@ -82,10 +98,18 @@ struct AttemptSink {
   // Bytes reserved from `budget` for this call's body buffer; the
   // scheduler gives them back when the call completes.
   size_t budget_held = 0;
-  // Asked before a re-send within one transfer; null refuses every one.
-  ResendGate* resend_gate = nullptr;
+  // Told about each request; asked before a re-send within one transfer.
+  // Null: every re-send is refused.
+  RequestObserver* observer = nullptr;
 
   UpstreamResult* result = nullptr;
+  // The attempt's easy handle (set by SetAttemptOptions), for the request
+  // callback's look at the connection.
+  CURL* easy = nullptr;
+  // The connection of the last request sent, and whether its TLS session
+  // was resumed rather than negotiated in full.
+  WireProtocol protocol = WireProtocol::kUnknown;
+  bool tls_session_resumed = false;
   // The final response's Retry-After, as received.
   std::string retry_after_raw;
   // Header bytes received so far in this attempt.
@@ -119,7 +143,8 @@ struct EasySlot {
 };
 
 // Easy handles kept for reuse, configured once with the options that never
-// change (ConfigureEasy). Loop thread only.
+// change (ConfigureEasy: TLS 1.2 at least, peer and host verified, the
+// loop's share handle, the connection age limit). Loop thread only.
 class EasyPool {
  public:
   explicit EasyPool(const CurlUpstreamOptions& options);
@@ -139,6 +164,12 @@ class EasyPool {
   const bool allow_insecure_http_;
   const std::string ca_bundle_;
   const absl::Duration connect_timeout_;
+  const absl::Duration max_connection_age_;
+  // TLS sessions and DNS results for every handle of the loop, so that a
+  // second connection resumes the first one's session. Declared before the
+  // handles: it must outlive them. Empty if libcurl could not make it (the
+  // handles then keep their own caches).
+  CurlShare share_;
   std::vector<std::unique_ptr<EasySlot>> idle_;
 };
 

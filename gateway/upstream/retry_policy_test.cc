@@ -121,6 +121,8 @@ TEST(RetryPolicyTest, ShouldRetryOnlyTransientOutcomes) {
       {TransportResult(TransportError::kDns), false},
       {TransportResult(TransportError::kTlsHandshake), false},
       {TransportResult(TransportError::kTlsUntrusted), false},
+      {TransportResult(TransportError::kTlsHostnameMismatch), false},
+      {TransportResult(TransportError::kTlsCertificateExpired), false},
       {TransportResult(TransportError::kProtocol), false},
       {TransportResult(TransportError::kDeadlineExceeded), false},
       {TransportResult(TransportError::kCancelled), false},

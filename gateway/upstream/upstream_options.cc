@@ -42,6 +42,10 @@ absl::Status ValidateUpstreamOptions(const CurlUpstreamOptions& options) {
   if (options.attempt_timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("attempt_timeout must not be negative");
   }
+  if (options.max_connection_age < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "max_connection_age must not be negative");
+  }
   if (options.connect_timeout <= absl::ZeroDuration() ||
       options.timeout_cap <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(

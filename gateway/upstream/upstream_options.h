@@ -69,14 +69,17 @@ struct CurlUpstreamOptions {
   // concurrency at that many calls.
   //
   // 0 = auto (see EffectiveMaxHostConnections), decided when the first
-  // request is started, from its URL: a client serves one upstream base URL
-  // (the multi handle and its limit are shared by all calls, the scheme is
-  // per request). For https:// with http2 on, the limit is
-  // ceil(max_in_flight / 100): libcurl opens up to 100 streams per HTTP/2
-  // connection, so max_in_flight calls fit, while a burst can no longer
-  // open one TLS connection per call that finds no free stream on the
-  // connections still handshaking (BENCHMARKS.md). For http:// (HTTP/1.1 only: h2 is negotiated
-  // over TLS) it stays unlimited, since each call in flight needs its own
+  // request is started, from its URL (a client serves one upstream base
+  // URL: the multi handle and its limit are shared by all calls). For
+  // https:// with http2 on, the limit is ceil(max_in_flight / 100): libcurl
+  // opens up to 100 streams per HTTP/2 connection, so max_in_flight calls
+  // fit, while a burst can no longer open one TLS connection per call that
+  // finds no free stream on the connections still handshaking
+  // (BENCHMARKS.md). What the first TLS connection negotiates (ALPN) then
+  // decides: h2 keeps that limit; http/1.1 lifts it, as for http://, and
+  // restarts the transfers already waiting for a slot; a later connection
+  // may switch it back. For http:// (HTTP/1.1 only: h2 is negotiated over
+  // TLS) it stays unlimited, since each call in flight needs its own
   // connection. Clients mixing schemes should set the limit explicitly.
   long max_host_connections = 0;  // NOLINT(runtime/int): libcurl's type
   // CURLMOPT_MAX_TOTAL_CONNECTIONS; 0 = unlimited.
@@ -84,6 +87,11 @@ struct CurlUpstreamOptions {
   // Offer HTTP/2 over TLS (ALPN; HTTP/1.1 when the server declines) and
   // multiplex calls over one connection. False pins HTTP/1.1.
   bool http2 = true;
+  // A connection older than this is not reused for a new request
+  // (CURLOPT_MAXLIFETIME_CONN, whole seconds, rounded up), so that the
+  // connections follow DNS changes behind the API; requests in flight on it
+  // finish. 0 = no limit.
+  absl::Duration max_connection_age = absl::Minutes(5);
   // Event-loop threads, each with its own multi handle and connections.
   // 0 = auto: AvailableCpus() (the affinity mask, capped by a cgroup CPU
   // quota), at most kMaxAutoLoops. Never more than a positive

@@ -16,6 +16,10 @@ absl::string_view TransportErrorName(TransportError error) {
       return "TLS_HANDSHAKE";
     case TransportError::kTlsUntrusted:
       return "TLS_UNTRUSTED";
+    case TransportError::kTlsHostnameMismatch:
+      return "TLS_HOSTNAME_MISMATCH";
+    case TransportError::kTlsCertificateExpired:
+      return "TLS_CERTIFICATE_EXPIRED";
     case TransportError::kHttp2:
       return "HTTP2";
     case TransportError::kProtocol:

@@ -50,6 +50,8 @@ enum class TransportError {
   kConnectionReset,   // the connection broke: reset, closed early, nothing
   kTlsHandshake,      // TLS failed for a reason other than trust
   kTlsUntrusted,      // the peer's certificate was not trusted
+  kTlsHostnameMismatch,  // trusted, but not issued for the URL's host
+  kTlsCertificateExpired,  // the peer's certificate (or its chain) expired
   kHttp2,             // HTTP/2 framing or stream error
   kProtocol,          // another malformed-HTTP failure
   kDeadlineExceeded,  // the caller's deadline (or the configured cap) passed
