@@ -190,8 +190,8 @@ printf '%s' "$parser_note" >"$results/parser_note.txt"
 # --- 4. nginx --------------------------------------------------------------
 nginx_dir="$work/nginx"
 mkdir -p "$nginx_dir"
-mapfile -t ports < <(python3 "$load/free_ports.py" 2)
-http_port="${ports[0]}" tls_port="${ports[1]}"
+mapfile -t ports < <(python3 "$load/free_ports.py" 3)
+http_port="${ports[0]}" tls_port="${ports[1]}" tls_http1_port="${ports[2]}"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
   -keyout "$nginx_dir/upstream.key" -out "$nginx_dir/upstream.pem" -days 2 \
   -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
@@ -199,6 +199,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 python3 "$load/render_nginx_conf.py" --dir "$nginx_dir" \
   --users "$repo/tests/emulator/testdata/users.json" \
   --http_port "$http_port" --tls_port "$tls_port" \
+  --tls_http1_port "$tls_http1_port" \
   --nofile "$nofile" --connections $((nofile - 100)) \
   --hold_seconds "$hold_seconds" --echo_module "$echo_module"
 "$nginx_bin" -p "$nginx_dir" -e "$nginx_dir/error.log" -c "$nginx_dir/nginx.conf" \
@@ -212,7 +213,10 @@ python3 "$load/check_upstream.py" \
 python3 "$load/check_upstream.py" --cacert "$nginx_dir/upstream.pem" \
   "https://127.0.0.1:$tls_port/api/authn2/v0/user/$user_id" "$nginx_dir/body.json" ||
   die "nginx (TLS) does not serve the fixture body; see $nginx_dir/error.log"
-log "nginx (pid $nginx_pid) on 127.0.0.1:$http_port (HTTP/1.1) and :$tls_port (TLS, h2)"
+python3 "$load/check_upstream.py" --cacert "$nginx_dir/upstream.pem" \
+  "https://127.0.0.1:$tls_http1_port/api/authn2/v0/user/$user_id" "$nginx_dir/body.json" ||
+  die "nginx (TLS, HTTP/1.1 only) does not serve the fixture body; see $nginx_dir/error.log"
+log "nginx (pid $nginx_pid) on 127.0.0.1:$http_port (HTTP/1.1), :$tls_port (TLS, h2) and :$tls_http1_port (TLS, HTTP/1.1 only)"
 
 # --- 5. the gateway ----------------------------------------------------------
 echo "benchmark-key" >"$work/api_key"
@@ -371,15 +375,16 @@ hold_run hold_http1 "http://127.0.0.1:$http_port/hold/api" "$http_port" \
 # default sharding gains.
 hold_run hold_http1_one_loop "http://127.0.0.1:$http_port/hold/api" "$http_port" \
   --allow_insecure_http --upstream_loops=1
-# libcurl multiplexes at most 100 streams per connection
-# (CURLMOPT_MAX_CONCURRENT_STREAMS); without a host limit a burst opens a
-# new connection for each call beyond the streams of connections still in
-# their TLS handshake, thousands of them, so cap connections at what the
-# calls need.
-h2_connections=$(((hold_calls + 99) / 100))
-echo "$h2_connections" >"$results/hold_http2.max_host_connections"
+# HTTP/2 over TLS with the default flags: the automatic host limit (one
+# connection per 100 calls, libcurl's CURLMOPT_MAX_CONCURRENT_STREAMS) keeps
+# a burst from opening a TLS connection per call while the first ones are
+# still in their handshake.
 hold_run hold_http2 "https://127.0.0.1:$tls_port/hold/api" "$tls_port" \
-  --ca_bundle="$nginx_dir/upstream.pem" --max_host_connections="$h2_connections"
+  --ca_bundle="$nginx_dir/upstream.pem"
+# An https upstream that declines h2, default flags: the limit follows what
+# was negotiated, so every call gets a connection as over http://.
+hold_run hold_tls_http1 "https://127.0.0.1:$tls_http1_port/hold/api" \
+  "$tls_http1_port" --ca_bundle="$nginx_dir/upstream.pem"
 
 # --- 6. the report -----------------------------------------------------------
 report_flags=(--results "$results" --seconds $(($(date +%s) - started_at))

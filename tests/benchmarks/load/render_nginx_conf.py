@@ -13,7 +13,7 @@ Writes, into --dir:
 
 Usage:
   render_nginx_conf.py --dir DIR --users users.json --http_port P
-      --tls_port P2 --nofile N --connections N --hold_seconds S
+      --tls_port P2 --tls_http1_port P3 --nofile N --connections N --hold_seconds S
       --echo_module /usr/lib/nginx/modules/ngx_http_echo_module.so
 """
 
@@ -43,6 +43,7 @@ def main():
                                              "nginx.conf.in"))
     parser.add_argument("--http_port", type=int, required=True)
     parser.add_argument("--tls_port", type=int, required=True)
+    parser.add_argument("--tls_http1_port", type=int, required=True)
     parser.add_argument("--nofile", type=int, required=True)
     parser.add_argument("--connections", type=int, required=True)
     parser.add_argument("--hold_seconds", type=float, default=2.0)
@@ -68,6 +69,7 @@ def main():
         "ECHO_MODULE": args.echo_module,
         "HTTP_PORT": str(args.http_port),
         "TLS_PORT": str(args.tls_port),
+        "TLS_HTTP1_PORT": str(args.tls_http1_port),
         "NOFILE": str(args.nofile),
         "CONNECTIONS": str(args.connections),
         "HOLD_SECONDS": "%g" % args.hold_seconds,

@@ -585,11 +585,11 @@ def build(args):
                                         thread_breakdown(one[0]["measure"])))
 
     # --- in flight ----------------------------------------------------------
-    h2_limit = read_text(args.results, "hold_http2.max_host_connections")
     for name, label in (
             ("hold_http1", "HTTP/1.1 upstream, default flags"),
-            ("hold_http2", "HTTP/2 upstream over TLS, "
-             "--max_host_connections=%s" % (h2_limit or "?"))):
+            ("hold_http2", "HTTP/2 upstream over TLS, default flags"),
+            ("hold_tls_http1",
+             "HTTP/1.1-only upstream over TLS (declines h2), default flags")):
         figures = run.ghz(name)
         if not figures:
             continue
