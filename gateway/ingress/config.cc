@@ -236,6 +236,12 @@ const std::vector<Flag>& Flags() {
       BoolFlag("upstream_http2", "GATEWAY_UPSTREAM_HTTP2", "true",
                "offer HTTP/2 to https upstreams (multiplexes calls)",
                [](Config* c) { return &c->upstream.http2; }),
+      {"upstream_max_connection_age_ms",
+       "GATEWAY_UPSTREAM_MAX_CONNECTION_AGE_MS", "300000",
+       "an upstream connection older than this is not reused, so that new "
+       "ones follow DNS changes (whole seconds, rounded up; 0: no limit)",
+       Millis([](Config* c) { return &c->upstream.max_connection_age; }, 0,
+              86400000)},
       {"upstream_loops", "GATEWAY_UPSTREAM_LOOPS", "0",
        "upstream event-loop threads (0: auto, one per available CPU, "
        "honouring a cgroup CPU limit, at most 8)",
@@ -271,6 +277,18 @@ const std::vector<Flag>& Flags() {
       {"tls_client_ca", "GATEWAY_TLS_CLIENT_CA", "",
        "require callers' client certificates signed by these CAs (mTLS)",
        String(&Config::tls_client_ca_file)},
+      {"tls_reload_ms", "GATEWAY_TLS_RELOAD_MS", "10000",
+       "how often to re-read --tls_cert, --tls_key and --tls_client_ca for "
+       "rotated files (whole seconds: a multiple of 1000)",
+       [](absl::string_view v, Config* c) {
+         int64_t ms;
+         std::string error = ParseInt(v, 1000, 86400000, &ms);
+         if (error.empty() && ms % 1000 != 0) {
+           error = "must be a multiple of 1000 (whole seconds)";
+         }
+         if (error.empty()) c->tls_reload_interval = absl::Milliseconds(ms);
+         return error;
+       }},
       {"max_connection_age_ms", "GATEWAY_MAX_CONNECTION_AGE_MS", "300000",
        "close caller connections after this age so that load rebalances",
        Millis([](Config* c) { return &c->max_connection_age; }, 1000,

@@ -36,9 +36,12 @@ struct Config {
   std::string api_key_env_value;  // from GATEWAY_API_KEY; never a flag
   absl::Duration api_key_reload_interval = absl::Seconds(1);
   // gRPC server TLS (both or neither) and, optionally, client CA for mTLS.
+  // All three are re-read every tls_reload_interval (whole seconds, at
+  // least one): new connections get the new files, open ones keep theirs.
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_client_ca_file;
+  absl::Duration tls_reload_interval = absl::Seconds(10);
   // Connection hygiene for client-side load balancing.
   absl::Duration max_connection_age = absl::Minutes(5);
   absl::Duration max_connection_age_grace = absl::Seconds(30);
@@ -82,6 +85,8 @@ using GetEnvFunction = std::function<const char*(const char*)>;
 //   --response_buffer_budget_bytes  0 (unlimited) or at least
 //       --max_response_bytes (default 268435456).
 //   --attempt_timeout_ms  0 (none) to 600000 (default 0).
+//   --tls_reload_ms  1000 to 86400000 and a multiple of 1000 (gRPC's file
+//       watcher counts whole seconds; default 10000).
 // The API key itself is checked when the server creates its ApiKeySource
 // (api_key_source.h, CheckApiKey), which fails start-up the same way.
 absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,

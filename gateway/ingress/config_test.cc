@@ -407,7 +407,13 @@ INSTANTIATE_TEST_SUITE_P(
         SettingCase{"AttemptTimeoutNegative", {},
                     {{"GATEWAY_ATTEMPT_TIMEOUT_MS", "-1"}},
                     "GATEWAY_ATTEMPT_TIMEOUT_MS=-1 (--attempt_timeout_ms): "
-                    "must be between 0 and 600000"}),
+                    "must be between 0 and 600000"},
+        SettingCase{"ConnectionAgeOff", {"--upstream_max_connection_age_ms=0"},
+                    {}, ""},
+        SettingCase{"ConnectionAgeNegative",
+                    {"--upstream_max_connection_age_ms=-5"}, {},
+                    "--upstream_max_connection_age_ms=-5: must be between 0 "
+                    "and 86400000"}),
     [](const ::testing::TestParamInfo<SettingCase>& info) {
       return info.param.name;
     });
@@ -429,6 +435,50 @@ INSTANTIATE_TEST_SUITE_P(
       return info.param.name;
     });
 
+INSTANTIATE_TEST_SUITE_P(
+    TlsReload, SettingTest,
+    ::testing::Values(
+        SettingCase{"Min", {"--tls_reload_ms=1000"}, {}, ""},
+        SettingCase{"Max", {}, {{"GATEWAY_TLS_RELOAD_MS", "86400000"}}, ""},
+        SettingCase{"Zero", {"--tls_reload_ms=0"}, {},
+                    "--tls_reload_ms=0: must be between 1000 and 86400000"},
+        SettingCase{"TooLarge", {"--tls_reload_ms=86401000"}, {},
+                    "--tls_reload_ms=86401000: must be between 1000 and "
+                    "86400000"},
+        SettingCase{"NotWholeSeconds", {"--tls_reload_ms=1500"}, {},
+                    "--tls_reload_ms=1500: must be a multiple of 1000 (whole "
+                    "seconds)"},
+        SettingCase{"NotWholeSecondsFromEnvironment", {},
+                    {{"GATEWAY_TLS_RELOAD_MS", "2001"}},
+                    "GATEWAY_TLS_RELOAD_MS=2001 (--tls_reload_ms): must be a "
+                    "multiple of 1000"},
+        SettingCase{"NotANumber", {"--tls_reload_ms=10s"}, {},
+                    "--tls_reload_ms=10s: expected an integer"}),
+    [](const ::testing::TestParamInfo<SettingCase>& info) {
+      return info.param.name;
+    });
+
+TEST(ConfigTest, TlsReloadIntervalDefaultAndValue) {
+  Env defaults_env(Env::Vars{{"GATEWAY_API_KEY", "k"}});
+  absl::StatusOr<Config> defaults = ParseConfig(kMinimal, defaults_env.Fn());
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->tls_reload_interval, absl::Seconds(10));
+  EXPECT_EQ(Config().tls_reload_interval, absl::Seconds(10));
+  EXPECT_THAT(Usage(), HasSubstr("--tls_reload_ms (GATEWAY_TLS_RELOAD_MS, "
+                                 "default: 10000)"));
+
+  Env env(Env::Vars{{"GATEWAY_API_KEY", "k"},
+                    {"GATEWAY_TLS_RELOAD_MS", "5000"}});
+  absl::StatusOr<Config> from_env = ParseConfig(kMinimal, env.Fn());
+  ASSERT_TRUE(from_env.ok()) << from_env.status();
+  EXPECT_EQ(from_env->tls_reload_interval, absl::Seconds(5));
+  absl::StatusOr<Config> from_flag = ParseConfig(
+      {"--upstream_base_url=https://h/api", "--tls_reload_ms", "3000"},
+      env.Fn());
+  ASSERT_TRUE(from_flag.ok()) << from_flag.status();
+  EXPECT_EQ(from_flag->tls_reload_interval, absl::Seconds(3));
+}
+
 TEST(ConfigTest, NewUpstreamFlagsDefaultsAndValues) {
   Env defaults_env(Env::Vars{{"GATEWAY_API_KEY", "k"}});
   absl::StatusOr<Config> defaults = ParseConfig(kMinimal, defaults_env.Fn());
@@ -449,6 +499,10 @@ TEST(ConfigTest, NewUpstreamFlagsDefaultsAndValues) {
   EXPECT_EQ(CurlUpstreamOptions().max_response_header_bytes, 61440u);
   EXPECT_EQ(CurlUpstreamOptions().response_buffer_budget_bytes, 268435456u);
   EXPECT_EQ(CurlUpstreamOptions().attempt_timeout, absl::ZeroDuration());
+  EXPECT_EQ(defaults->upstream.max_connection_age, absl::Minutes(5));
+  EXPECT_THAT(usage, HasSubstr("--upstream_max_connection_age_ms "
+                               "(GATEWAY_UPSTREAM_MAX_CONNECTION_AGE_MS, "
+                               "default: 300000)"));
 
   Env env(Env::Vars{{"GATEWAY_API_KEY", "k"},
                     {"GATEWAY_ATTEMPT_TIMEOUT_MS", "1500"}});

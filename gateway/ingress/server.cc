@@ -2,12 +2,25 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "gateway/common/file_util.h"
 
@@ -19,32 +32,119 @@ namespace {
 constexpr absl::Duration kAbortWait = absl::Seconds(2);
 constexpr absl::Duration kShutdownFlush = absl::Seconds(1);
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::optional<std::string> bytes = ReadFileToString(path);
-  if (!bytes.has_value()) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+struct OpenSslFree {
+  void operator()(BIO* p) const { BIO_free(p); }
+  void operator()(X509* p) const { X509_free(p); }
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+using BioPtr = std::unique_ptr<BIO, OpenSslFree>;
+using X509Ptr = std::unique_ptr<X509, OpenSslFree>;
+using KeyPtr = std::unique_ptr<EVP_PKEY, OpenSslFree>;
+
+// Refuses a passphrase: without it OpenSSL would prompt on the terminal for
+// an encrypted key, and start-up would hang instead of failing.
+int NoPassphrase(char*, int, int, void*) { return -1; }
+
+// Returns the first certificate of the PEM file given as --`flag`, or
+// kInvalidArgument naming the flag when the file cannot be read or holds
+// no certificate. Clears OpenSSL's error queue either way.
+absl::StatusOr<X509Ptr> ReadFirstCertificate(absl::string_view flag,
+                                             const std::string& path) {
+  std::optional<std::string> pem = ReadFileToString(path);
+  if (!pem.has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, ": cannot read file ", path));
   }
-  return *std::move(bytes);
+  BioPtr bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
+  X509Ptr cert(bio == nullptr ? nullptr
+                              : PEM_read_bio_X509(bio.get(), nullptr,
+                                                  NoPassphrase, nullptr));
+  ERR_clear_error();
+  if (cert == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", flag, ": no PEM certificate in ", path));
+  }
+  return cert;
 }
 
+// Checks, once at start, what gRPC's file watcher would otherwise only log
+// (and then refuse every handshake): that --tls_cert holds a certificate,
+// --tls_key an unencrypted private key that matches it, and
+// --tls_client_ca at least one certificate. Returns kInvalidArgument naming
+// the flag.
+absl::Status CheckTlsFiles(const Config& config) {
+  absl::StatusOr<X509Ptr> cert =
+      ReadFirstCertificate("tls_cert", config.tls_cert_file);
+  if (!cert.ok()) return cert.status();
+  std::optional<std::string> key_pem = ReadFileToString(config.tls_key_file);
+  if (!key_pem.has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tls_key: cannot read file ", config.tls_key_file));
+  }
+  BioPtr bio(
+      BIO_new_mem_buf(key_pem->data(), static_cast<int>(key_pem->size())));
+  KeyPtr key(bio == nullptr ? nullptr
+                            : PEM_read_bio_PrivateKey(bio.get(), nullptr,
+                                                      NoPassphrase, nullptr));
+  const bool matches =
+      key != nullptr && X509_check_private_key(cert->get(), key.get()) == 1;
+  ERR_clear_error();
+  if (key == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--tls_key: no unencrypted PEM private key in ",
+        config.tls_key_file));
+  }
+  if (!matches) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--tls_key: ", config.tls_key_file,
+        " is not the key of the certificate in --tls_cert (",
+        config.tls_cert_file, ")"));
+  }
+  if (!config.tls_client_ca_file.empty()) {
+    absl::StatusOr<X509Ptr> ca =
+        ReadFirstCertificate("tls_client_ca", config.tls_client_ca_file);
+    if (!ca.ok()) return ca.status();
+  }
+  return absl::OkStatus();
+}
+
+// Plain text without --tls_cert. With it, TLS whose certificate, key and
+// (for mTLS) client CA come from gRPC's FileWatcherCertificateProvider: it
+// re-reads the files every tls_reload_interval, by path (so a Kubernetes
+// Secret's symlink swap is seen), and hands changed contents to the
+// server's TLS stack, which uses them for handshakes from then on;
+// connections already open keep their session. With --tls_client_ca a
+// caller must present a certificate that chains to it. Returns
+// kInvalidArgument naming the flag for files CheckTlsFiles refuses.
+//
+// Only start-up is checked here. gRPC (1.51) drops its old TLS context
+// before it builds the new one, so a later read that finds a key and
+// certificate that do not match (files replaced one at a time, not in one
+// atomic swap as the kubelet does) fails new handshakes until a later read
+// finds a matching pair; gRPC logs "Update handshaker factory failed".
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
     const Config& config) {
   if (config.tls_cert_file.empty()) return grpc::InsecureServerCredentials();
-  grpc::SslServerCredentialsOptions options(
-      config.tls_client_ca_file.empty()
-          ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-          : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  absl::StatusOr<std::string> cert = ReadFile(config.tls_cert_file);
-  if (!cert.ok()) return cert.status();
-  absl::StatusOr<std::string> key = ReadFile(config.tls_key_file);
-  if (!key.ok()) return key.status();
-  options.pem_key_cert_pairs.push_back({*key, *cert});
-  if (!config.tls_client_ca_file.empty()) {
-    absl::StatusOr<std::string> ca = ReadFile(config.tls_client_ca_file);
-    if (!ca.ok()) return ca.status();
-    options.pem_root_certs = *ca;
+  if (absl::Status status = CheckTlsFiles(config); !status.ok()) {
+    return status;
   }
-  return grpc::SslServerCredentials(options);
+  const unsigned int reload_seconds = static_cast<unsigned int>(std::clamp(
+      absl::ToInt64Seconds(config.tls_reload_interval), int64_t{1},
+      int64_t{UINT32_MAX}));
+  auto provider =
+      std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+          config.tls_key_file, config.tls_cert_file,
+          config.tls_client_ca_file, reload_seconds);
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  if (config.tls_client_ca_file.empty()) {
+    options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  } else {
+    options.watch_root_certs();
+    options.set_cert_request_type(
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  }
+  return grpc::experimental::TlsServerCredentials(options);
 }
 
 }  // namespace

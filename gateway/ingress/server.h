@@ -31,8 +31,11 @@ inline constexpr char kServiceName[] = "usergateway.v1.UserProfileGateway";
 class GatewayServer {
  public:
   // Starts serving on config.listen. Fails with kInvalidArgument for a bad
-  // key file or TLS files, kUnavailable when the port cannot be bound, or the
-  // upstream client's error.
+  // key file or TLS files (unreadable, no PEM certificate or key, a key that
+  // is not the certificate's; the message names the flag), kUnavailable
+  // when the port cannot be bound, or the upstream client's error. With
+  // TLS, the certificate, key and client CA are re-read every
+  // config.tls_reload_interval and used for new connections.
   static absl::StatusOr<std::unique_ptr<GatewayServer>> Start(
       const Config& config);
 

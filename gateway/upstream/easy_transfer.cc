@@ -133,7 +133,19 @@ void ObserveConnection(AttemptSink* sink) {
 int OnRequestReady(void* clientp, char* /*primary_ip*/, char* /*local_ip*/,
                    int /*primary_port*/, int /*local_port*/) {
   AttemptSink* sink = static_cast<AttemptSink*>(clientp);
+  const WireProtocol previous = sink->protocol;
   ObserveConnection(sink);
+  if (sink->requests_sent > 0 && previous == WireProtocol::kHttp2Tls &&
+      !sink->transparent_resend_used) {
+    // The last request went out on an h2 connection that refused its
+    // stream (RST_STREAM REFUSED_STREAM, or above a GOAWAY's last stream
+    // id) or died unanswered: the server says it never processed it. One
+    // such re-send per attempt is transparent, as in gRPC's own retry
+    // design (gRFC A6): not an attempt, no budget.
+    sink->transparent_resend_used = true;
+    if (sink->observer != nullptr) sink->observer->OnRequestSent(*sink);
+    return CURL_PREREQFUNC_OK;
+  }
   if (sink->requests_sent > 0 &&
       (sink->observer == nullptr || !sink->observer->AllowResend())) {
     sink->resend_refused = true;
@@ -152,6 +164,7 @@ void AttemptSink::BeginAttempt(UpstreamResult* attempt_result) {
   retry_after_raw.clear();
   header_bytes = 0;
   requests_sent = 0;
+  transparent_resend_used = false;
   connected = false;
   protocol = WireProtocol::kUnknown;
   tls_session_resumed = false;

@@ -118,6 +118,9 @@ struct AttemptSink {
   // calls let through): 1 once the request went out, more when libcurl
   // re-sent it and the gate allowed that.
   int requests_sent = 0;
+  // The one re-send after a refused h2 stream that counts as neither an
+  // attempt nor a retry (see OnRequestReady) was made.
+  bool transparent_resend_used = false;
   // The connection (TCP and TLS) is up or was reused and the request was
   // sent, so a timeout from now on is not a connect failure.
   bool connected = false;

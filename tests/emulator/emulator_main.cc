@@ -53,7 +53,11 @@ constexpr char kUsage[] =
     "  --tls_cert=FILE          serve HTTPS with this PEM certificate chain\n"
     "  --tls_key=FILE           ... and this PEM private key\n"
     "  --self_signed_tls_dir=DIR make a CA (DIR/ca.pem) and a certificate for\n"
-    "                           127.0.0.1/localhost, and serve HTTPS with them\n"
+    "                           127.0.0.1/localhost, and serve HTTPS with\n"
+    "                           them; also write client certificates for\n"
+    "                           mTLS tests: DIR/client.pem, client.key (same\n"
+    "                           CA), foreign_client.pem, foreign_client.key\n"
+    "                           (another CA, DIR/foreign_ca.pem)\n"
     "  --port_file=FILE         write the bound port here (atomically)\n"
     "  --log_requests=BOOL      one stderr line per request (default true)\n";
 

@@ -14,6 +14,7 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -35,13 +36,14 @@ using ExtensionPtr = std::unique_ptr<X509_EXTENSION, OpenSslFree>;
 using BignumPtr = std::unique_ptr<BIGNUM, OpenSslFree>;
 using BioPtr = std::unique_ptr<BIO, OpenSslFree>;
 
-// Returns Internal with `what` and OpenSSL's queued error text (which it
-// clears, so that later calls on this thread start clean).
+// Returns the status for `error` (an errno value), saying `what` failed.
 absl::Status ErrnoError(int error, absl::string_view what) {
   return absl::Status(absl::ErrnoToStatusCode(error),
                       absl::StrCat(what, ": ", std::strerror(error)));
 }
 
+// Returns Internal with `what` and OpenSSL's queued error text (which it
+// clears, so that later calls on this thread start clean).
 absl::Status OpenSslError(absl::string_view what) {
   std::string detail;
   while (unsigned long code = ERR_get_error()) {
@@ -141,6 +143,49 @@ absl::Status WritePem(const std::string& path, X509* cert, EVP_PKEY* key) {
   return absl::OkStatus();
 }
 
+// A key and the certificate for it.
+struct KeyAndCert {
+  KeyPtr key;
+  CertPtr cert;
+};
+
+absl::StatusOr<KeyAndCert> NewCa(const char* common_name) {
+  absl::StatusOr<KeyPtr> key = NewKey();
+  if (!key.ok()) return key.status();
+  absl::StatusOr<CertPtr> cert = NewCertificate(
+      key->get(), common_name, nullptr, key->get(),
+      {{NID_basic_constraints, "critical,CA:TRUE"},
+       {NID_key_usage, "critical,keyCertSign,cRLSign"},
+       {NID_subject_key_identifier, "hash"}});
+  if (!cert.ok()) return cert.status();
+  return KeyAndCert{*std::move(key), *std::move(cert)};
+}
+
+// A leaf certificate signed by `ca` with these extended key usage and SANs.
+absl::StatusOr<KeyAndCert> NewLeaf(const KeyAndCert& ca,
+                                   const char* common_name,
+                                   const char* extended_key_usage,
+                                   const char* subject_alt_name) {
+  absl::StatusOr<KeyPtr> key = NewKey();
+  if (!key.ok()) return key.status();
+  absl::StatusOr<CertPtr> cert = NewCertificate(
+      key->get(), common_name, ca.cert.get(), ca.key.get(),
+      {{NID_basic_constraints, "critical,CA:FALSE"},
+       {NID_key_usage, "critical,digitalSignature"},
+       {NID_ext_key_usage, extended_key_usage},
+       {NID_subject_alt_name, subject_alt_name},
+       {NID_subject_key_identifier, "hash"},
+       {NID_authority_key_identifier, "keyid:always"}});
+  if (!cert.ok()) return cert.status();
+  return KeyAndCert{*std::move(key), *std::move(cert)};
+}
+
+absl::StatusOr<KeyAndCert> NewClient(const KeyAndCert& ca) {
+  const std::string names =
+      absl::StrCat("URI:", kTestClientSpiffeId, ",DNS:", kTestClientDnsName);
+  return NewLeaf(ca, "caller", "clientAuth", names.c_str());
+}
+
 }  // namespace
 
 absl::StatusOr<TestCertificates> GenerateTestCertificates(
@@ -151,39 +196,47 @@ absl::StatusOr<TestCertificates> GenerateTestCertificates(
   if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return ErrnoError(errno, absl::StrCat("creating ", dir));
   }
-  absl::StatusOr<KeyPtr> ca_key = NewKey();
-  if (!ca_key.ok()) return ca_key.status();
-  absl::StatusOr<CertPtr> ca_cert = NewCertificate(
-      ca_key->get(), "usergateway test CA", nullptr, ca_key->get(),
-      {{NID_basic_constraints, "critical,CA:TRUE"},
-       {NID_key_usage, "critical,keyCertSign,cRLSign"},
-       {NID_subject_key_identifier, "hash"}});
-  if (!ca_cert.ok()) return ca_cert.status();
-
-  absl::StatusOr<KeyPtr> server_key = NewKey();
-  if (!server_key.ok()) return server_key.status();
-  absl::StatusOr<CertPtr> server_cert = NewCertificate(
-      server_key->get(), "localhost", ca_cert->get(), ca_key->get(),
-      {{NID_basic_constraints, "critical,CA:FALSE"},
-       {NID_key_usage, "critical,digitalSignature"},
-       {NID_ext_key_usage, "serverAuth"},
-       {NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1"},
-       {NID_subject_key_identifier, "hash"},
-       {NID_authority_key_identifier, "keyid:always"}});
-  if (!server_cert.ok()) return server_cert.status();
+  absl::StatusOr<KeyAndCert> ca = NewCa("usergateway test CA");
+  if (!ca.ok()) return ca.status();
+  absl::StatusOr<KeyAndCert> server = NewLeaf(
+      *ca, "localhost", "serverAuth", "DNS:localhost,IP:127.0.0.1,IP:::1");
+  if (!server.ok()) return server.status();
+  absl::StatusOr<KeyAndCert> client = NewClient(*ca);
+  if (!client.ok()) return client.status();
+  absl::StatusOr<KeyAndCert> foreign_ca =
+      NewCa("usergateway foreign test CA");
+  if (!foreign_ca.ok()) return foreign_ca.status();
+  absl::StatusOr<KeyAndCert> foreign_client = NewClient(*foreign_ca);
+  if (!foreign_client.ok()) return foreign_client.status();
 
   TestCertificates paths;
   paths.ca_cert_path = dir + "/ca.pem";
   paths.server_cert_path = dir + "/server.pem";
   paths.server_key_path = dir + "/server.key";
-  absl::Status status = WritePem(paths.ca_cert_path, ca_cert->get(), nullptr);
-  if (status.ok()) {
-    status = WritePem(paths.server_cert_path, server_cert->get(), nullptr);
+  paths.client_cert_path = dir + "/client.pem";
+  paths.client_key_path = dir + "/client.key";
+  paths.foreign_ca_cert_path = dir + "/foreign_ca.pem";
+  paths.foreign_client_cert_path = dir + "/foreign_client.pem";
+  paths.foreign_client_key_path = dir + "/foreign_client.key";
+  struct File {
+    const std::string& path;
+    X509* cert;
+    EVP_PKEY* key;
+  };
+  const File files[] = {
+      {paths.ca_cert_path, ca->cert.get(), nullptr},
+      {paths.server_cert_path, server->cert.get(), nullptr},
+      {paths.server_key_path, nullptr, server->key.get()},
+      {paths.client_cert_path, client->cert.get(), nullptr},
+      {paths.client_key_path, nullptr, client->key.get()},
+      {paths.foreign_ca_cert_path, foreign_ca->cert.get(), nullptr},
+      {paths.foreign_client_cert_path, foreign_client->cert.get(), nullptr},
+      {paths.foreign_client_key_path, nullptr, foreign_client->key.get()},
+  };
+  for (const File& file : files) {
+    absl::Status status = WritePem(file.path, file.cert, file.key);
+    if (!status.ok()) return status;
   }
-  if (status.ok()) {
-    status = WritePem(paths.server_key_path, nullptr, server_key->get());
-  }
-  if (!status.ok()) return status;
   return paths;
 }
 

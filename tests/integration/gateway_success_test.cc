@@ -2,10 +2,17 @@
 // returned user field by field against the fixture, the exact request the
 // upstream received, path encoding, the {enterprise_id} path template, API
 // key rotation without a restart, HTTPS with a private CA, and the call log.
+//
+// The tests about what the upstream receives and returns run twice
+// (instantiations "Http1" and "H2Tls"): against the emulator itself over
+// HTTP/1.1, and over h2 with TLS through nginx in front of it
+// (UpstreamFront::kNginxH2), which passes requests and replies through
+// unchanged. The others say in a comment why one transport is enough.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -41,6 +48,23 @@ std::unique_ptr<TestEnv> StartEnv(TestEnvOptions options = TestEnvOptions()) {
   return env.ok() ? *std::move(env) : nullptr;
 }
 
+TestEnvOptions Over(UpstreamFront front) {
+  TestEnvOptions options;
+  options.upstream_front = front;
+  return options;
+}
+
+// The tests run over each upstream transport.
+class GatewaySuccessTest : public ::testing::TestWithParam<UpstreamFront> {
+ protected:
+  TestEnvOptions Options() const { return Over(GetParam()); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Http1, GatewaySuccessTest,
+                         ::testing::Values(UpstreamFront::kNone));
+INSTANTIATE_TEST_SUITE_P(H2Tls, GatewaySuccessTest,
+                         ::testing::Values(UpstreamFront::kNginxH2));
+
 struct UserCase {
   const char* name;
   const char* user_id;
@@ -53,11 +77,12 @@ struct UserCase {
   const char* role_text;
 };
 
-class FixtureUserTest : public ::testing::TestWithParam<UserCase> {};
+class FixtureUserTest
+    : public ::testing::TestWithParam<std::tuple<UserCase, UpstreamFront>> {};
 
 TEST_P(FixtureUserTest, EveryFieldMatchesTheFixture) {
-  const UserCase& c = GetParam();
-  std::unique_ptr<TestEnv> env = StartEnv();
+  const UserCase& c = std::get<0>(GetParam());
+  std::unique_ptr<TestEnv> env = StartEnv(Over(std::get<1>(GetParam())));
   ASSERT_NE(env, nullptr);
   // The file the emulator serves (BUILD passes its runfiles path).
   ASSERT_TRUE(FixturePath().ok()) << FixturePath().status();
@@ -89,28 +114,41 @@ TEST_P(FixtureUserTest, EveryFieldMatchesTheFixture) {
       user));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Fixture, FixtureUserTest,
-    ::testing::Values(
-        // Every field set, two groups, emm with its authentication_token,
-        // an integer above 2^53.
-        UserCase{"Ada", kAdaUserId, kEnterpriseId, "Augusta",
-                 "Augusta Lovelace", ROLE_ENTERPRISE_ADMIN, "Enterprise Admin"},
-        // last_name, emm, last_login, authz_role_id null; no groups.
-        UserCase{"Nadia", kNadiaUserId, kEnterpriseId, "Nadja", "Nadja",
-                 ROLE_ENTERPRISE_USER, "Enterprise User"},
-        // A role not in the documented enum; non-ASCII names.
-        UserCase{"Zoe", kZoeUserId, kOtherEnterpriseId, "Zoé \"Z\" \\ 🦓",
-                 "Zoé \"Z\" \\ 🦓 Núñez", ROLE_UNSPECIFIED, "Auditor"},
-        // An id with '|', '/', ' ' and non-ASCII.
-        UserCase{"Legacy", kLegacyUserId, kEnterpriseId, "Leland",
-                 "Leland Gacy", ROLE_VIEWER, "Viewer"}),
-    [](const ::testing::TestParamInfo<UserCase>& info) {
-      return std::string(info.param.name);
-    });
+const UserCase kUserCases[] = {
+    // Every field set, two groups, emm with its authentication_token, an
+    // integer above 2^53.
+    UserCase{"Ada", kAdaUserId, kEnterpriseId, "Augusta", "Augusta Lovelace",
+             ROLE_ENTERPRISE_ADMIN, "Enterprise Admin"},
+    // last_name, emm, last_login, authz_role_id null; no groups.
+    UserCase{"Nadia", kNadiaUserId, kEnterpriseId, "Nadja", "Nadja",
+             ROLE_ENTERPRISE_USER, "Enterprise User"},
+    // A role not in the documented enum; non-ASCII names.
+    UserCase{"Zoe", kZoeUserId, kOtherEnterpriseId, "Zoé \"Z\" \\ 🦓",
+             "Zoé \"Z\" \\ 🦓 Núñez", ROLE_UNSPECIFIED, "Auditor"},
+    // An id with '|', '/', ' ' and non-ASCII.
+    UserCase{"Legacy", kLegacyUserId, kEnterpriseId, "Leland", "Leland Gacy",
+             ROLE_VIEWER, "Viewer"},
+};
 
-TEST(GatewaySuccessTest, NullsAreUnsetNotDefaults) {
-  std::unique_ptr<TestEnv> env = StartEnv();
+std::string UserCaseName(
+    const ::testing::TestParamInfo<std::tuple<UserCase, UpstreamFront>>&
+        info) {
+  return std::string(std::get<0>(info.param).name);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Http1, FixtureUserTest,
+    ::testing::Combine(::testing::ValuesIn(kUserCases),
+                       ::testing::Values(UpstreamFront::kNone)),
+    UserCaseName);
+INSTANTIATE_TEST_SUITE_P(
+    H2Tls, FixtureUserTest,
+    ::testing::Combine(::testing::ValuesIn(kUserCases),
+                       ::testing::Values(UpstreamFront::kNginxH2)),
+    UserCaseName);
+
+TEST_P(GatewaySuccessTest, NullsAreUnsetNotDefaults) {
+  std::unique_ptr<TestEnv> env = StartEnv(Options());
   ASSERT_NE(env, nullptr);
 
   CallResult r = Call(env->stub(), MakeRequest(kNadiaUserId, "Nadia"));
@@ -129,8 +167,8 @@ TEST(GatewaySuccessTest, NullsAreUnsetNotDefaults) {
   EXPECT_FALSE(user.is_staff());
 }
 
-TEST(GatewaySuccessTest, UpstreamReceivesExactlyTheSpecifiedRequest) {
-  std::unique_ptr<TestEnv> env = StartEnv();
+TEST_P(GatewaySuccessTest, UpstreamReceivesExactlyTheSpecifiedRequest) {
+  std::unique_ptr<TestEnv> env = StartEnv(Options());
   ASSERT_NE(env, nullptr);
   const std::string traceparent =
       "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -174,8 +212,8 @@ TEST(GatewaySuccessTest, UpstreamReceivesExactlyTheSpecifiedRequest) {
   EXPECT_EQ(r.response.user().first_name(), "Ada \"The\" \\Countess\\ é");
 }
 
-TEST(GatewaySuccessTest, GeneratesAFreshUuidRequestIdWhenTheCallerSentNone) {
-  std::unique_ptr<TestEnv> env = StartEnv();
+TEST_P(GatewaySuccessTest, GeneratesAFreshUuidRequestIdWhenTheCallerSentNone) {
+  std::unique_ptr<TestEnv> env = StartEnv(Options());
   ASSERT_NE(env, nullptr);
 
   ASSERT_TRUE(Call(env->stub(), MakeRequest(kAdaUserId, "One")).status.ok());
@@ -194,8 +232,8 @@ TEST(GatewaySuccessTest, GeneratesAFreshUuidRequestIdWhenTheCallerSentNone) {
   EXPECT_FALSE(requests[0].HasHeader("tracestate"));
 }
 
-TEST(GatewaySuccessTest, UserIdIsOnePercentEncodedPathSegment) {
-  std::unique_ptr<TestEnv> env = StartEnv();
+TEST_P(GatewaySuccessTest, UserIdIsOnePercentEncodedPathSegment) {
+  std::unique_ptr<TestEnv> env = StartEnv(Options());
   ASSERT_NE(env, nullptr);
 
   CallResult legacy = Call(env->stub(), MakeRequest(kLegacyUserId, "Lee"));
@@ -216,8 +254,8 @@ TEST(GatewaySuccessTest, UserIdIsOnePercentEncodedPathSegment) {
   EXPECT_EQ(requests[1].target, "/api/authn2/v0/user/a%3Fb%3Dc%2F..%2Fd%23e");
 }
 
-TEST(GatewaySuccessTest, EnterprisePathTemplate) {
-  TestEnvOptions options;
+TEST_P(GatewaySuccessTest, EnterprisePathTemplate) {
+  TestEnvOptions options = Options();
   options.configure = [](Config* config) {
     config->translator.path_template =
         "/authn2/v0/tenant/{enterprise_id}/user/{user_id}";
@@ -247,10 +285,10 @@ TEST(GatewaySuccessTest, EnterprisePathTemplate) {
                          "/user/", kZoeUserId));
 }
 
-TEST(GatewaySuccessTest, RotatedKeyFileIsUsedWithoutARestart) {
+TEST_P(GatewaySuccessTest, RotatedKeyFileIsUsedWithoutARestart) {
   const std::string key_file = absl::StrCat(TestTmpDir(), "/rotation.key");
   ASSERT_TRUE(WriteFileAtomically(key_file, "old-key-1111\n").ok());
-  TestEnvOptions options;
+  TestEnvOptions options = Options();
   options.emulator.api_keys = {"old-key-1111"};
   options.configure = [&key_file](Config* config) {
     config->api_key_env_value.clear();
@@ -278,9 +316,10 @@ TEST(GatewaySuccessTest, RotatedKeyFileIsUsedWithoutARestart) {
   EXPECT_EQ(requests[2].HeaderValue("Authorization"), "Bearer new-key-2222");
 }
 
-TEST(GatewaySuccessTest, HttpsUpstreamWithTheConfiguredCa) {
-  TestEnvOptions options;
-  options.emulator_tls = true;
+TEST_P(GatewaySuccessTest, HttpsUpstreamWithTheConfiguredCa) {
+  TestEnvOptions options = Options();
+  // The emulator's own TLS, or the front's.
+  options.emulator_tls = GetParam() == UpstreamFront::kNone;
   std::unique_ptr<TestEnv> env = StartEnv(options);
   ASSERT_NE(env, nullptr);
   ASSERT_TRUE(absl::StartsWith(env->config().translator.base_url, "https://"));
@@ -294,6 +333,8 @@ TEST(GatewaySuccessTest, HttpsUpstreamWithTheConfiguredCa) {
   EXPECT_EQ(env->emulator().Requests().size(), 1u);
 }
 
+// HTTP/1.1 only: it is about an http:// base URL, which has no TLS to
+// negotiate h2 on (a front always serves https).
 TEST(GatewaySuccessTest, PlainHttpUpstreamIsRefusedUnlessAllowed) {
   TestEnvOptions options;
   options.configure = [](Config* config) {
@@ -342,8 +383,8 @@ class StderrCapture {
   bool ok_ = false;
 };
 
-TEST(GatewaySuccessTest, CallLogHasOneLinePerCallAndNoSecrets) {
-  TestEnvOptions options;
+TEST_P(GatewaySuccessTest, CallLogHasOneLinePerCallAndNoSecrets) {
+  TestEnvOptions options = Options();
   options.configure = [](Config* config) { config->log_calls = true; };
   std::unique_ptr<TestEnv> env = StartEnv(options);
   ASSERT_NE(env, nullptr);

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -83,39 +84,82 @@ Config DefaultGatewayConfig(const std::string& base_url) {
   return config;
 }
 
+std::string UpstreamFrontName(UpstreamFront front) {
+  switch (front) {
+    case UpstreamFront::kNone:
+      return "Http1";
+    case UpstreamFront::kNginxH2:
+      return "H2Tls";
+    case UpstreamFront::kNginxHttp1Tls:
+      return "Http1Tls";
+  }
+  return "Unknown";
+}
+
 absl::StatusOr<std::unique_ptr<TestEnv>> TestEnv::Start(
     TestEnvOptions options) {
+  const bool fronted = options.upstream_front != UpstreamFront::kNone;
+  if (fronted && options.emulator_tls) {
+    return absl::InvalidArgumentError(
+        "emulator_tls with a front: the emulator behind nginx serves http");
+  }
   std::unique_ptr<TestEnv> env(new TestEnv());
+  // A directory per env: two envs in one test get two unrelated CAs and
+  // two nginx work directories.
+  static std::atomic<int> counter{0};
+  const std::string suffix = absl::StrCat(getpid(), "-", ++counter);
 
   if (options.emulator.users_json.empty() &&
       options.emulator.users_path.empty()) {
     absl::StatusOr<std::string> fixture = FixturePath();
     if (fixture.ok()) options.emulator.users_path = *fixture;
   }
-  if (options.emulator_tls) {
-    // A directory per env: two envs in one test get two unrelated CAs.
-    static int counter = 0;
+  if (options.emulator_tls || fronted) {
     absl::StatusOr<TestCertificates> certs = GenerateTestCertificates(
-        absl::StrCat(TestTmpDir(), "/certs-", getpid(), "-", ++counter));
+        absl::StrCat(TestTmpDir(), "/certs-", suffix));
     if (!certs.ok()) return certs.status();
     env->certificates_ = *certs;
-    options.emulator.tls_cert_path = certs->server_cert_path;
-    options.emulator.tls_key_path = certs->server_key_path;
+  }
+  if (options.emulator_tls) {
+    options.emulator.tls_cert_path = env->certificates_->server_cert_path;
+    options.emulator.tls_key_path = env->certificates_->server_key_path;
   }
   absl::StatusOr<std::unique_ptr<Emulator>> emulator =
       Emulator::Start(options.emulator);
   if (!emulator.ok()) return emulator.status();
   env->emulator_ = *std::move(emulator);
 
-  env->config_ = DefaultGatewayConfig(options.upstream_base_url.empty()
-                                          ? env->emulator_->base_url()
-                                          : options.upstream_base_url);
-  if (options.emulator_tls) {
+  if (fronted) {
+    NginxFrontOptions front = options.front;
+    front.upstream_origin = env->emulator_->origin();
+    front.tls_cert_path = env->certificates_->server_cert_path;
+    front.tls_key_path = env->certificates_->server_key_path;
+    front.mode = options.upstream_front == UpstreamFront::kNginxH2
+                     ? NginxFrontOptions::Mode::kH2
+                     : NginxFrontOptions::Mode::kHttp1Only;
+    if (front.work_dir.empty()) {
+      front.work_dir = absl::StrCat(TestTmpDir(), "/nginx-", suffix);
+    }
+    absl::StatusOr<std::unique_ptr<NginxFront>> started =
+        NginxFront::Start(std::move(front));
+    if (!started.ok()) return started.status();
+    env->front_ = *std::move(started);
+  }
+
+  std::string base_url = options.upstream_base_url;
+  if (base_url.empty()) {
+    base_url = fronted ? absl::StrCat(env->front_->origin(),
+                                      options.emulator.path_prefix)
+                       : env->emulator_->base_url();
+  }
+  env->config_ = DefaultGatewayConfig(base_url);
+  if (options.emulator_tls || fronted) {
     env->config_.upstream.allow_insecure_http = false;
     if (options.trust_emulator_ca) {
       env->config_.upstream.ca_bundle = env->certificates_->ca_cert_path;
     }
   }
+  if (fronted) env->config_.upstream.http2 = true;
   if (options.configure) options.configure(&env->config_);
 
   absl::StatusOr<std::unique_ptr<GatewayServer>> gateway =
@@ -138,6 +182,7 @@ TestEnv::~TestEnv() {
   stub_.reset();
   channel_.reset();
   gateway_.reset();
+  front_.reset();
   emulator_.reset();
 }
 

@@ -1,7 +1,9 @@
 // The integration tests' world: the real upstream emulator and the real
 // gateway (GatewayServer, in-process) on loopback, with a gRPC stub talking
 // to the gateway over a real channel, plus helpers to make calls and read
-// the google.rpc.Status details of their errors.
+// the google.rpc.Status details of their errors. Optionally a real nginx
+// (NginxFront) sits between the gateway and the emulator and speaks h2 (or
+// HTTP/1.1) over TLS to the gateway.
 //
 // Example:
 //
@@ -10,6 +12,11 @@
 //   CallResult r = Call((*env)->stub(), MakeRequest(kAdaUserId, "Ada"));
 //   EXPECT_TRUE(r.status.ok());
 //   EXPECT_EQ((*env)->emulator().Requests().size(), 1);
+//
+//   TestEnvOptions h2;
+//   h2.upstream_front = UpstreamFront::kNginxH2;  // gateway -h2/TLS-> nginx
+//   env = TestEnv::Start(h2);                     //   -HTTP/1.1-> emulator
+//   ... (*env)->front()->AccessLog() ...
 //
 // Every port is bound to 0. Each test starts its own TestEnv so that
 // emulator state (users, faults, recorded requests) and gateway state
@@ -38,6 +45,7 @@
 #include "google/rpc/status.pb.h"
 #include "tests/emulator/emulator.h"
 #include "tests/emulator/embedded_users.h"
+#include "tests/emulator/nginx_front.h"
 #include "tests/emulator/test_certificates.h"
 #include "usergateway/v1/user_profile.grpc.pb.h"
 
@@ -63,14 +71,40 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 absl::Status WriteFileAtomically(const std::string& path,
                                  absl::string_view contents);
 
+// What stands between the gateway and the emulator.
+enum class UpstreamFront {
+  // Nothing: the gateway calls the emulator itself (http://, or https://
+  // with emulator_tls), over HTTP/1.1.
+  kNone,
+  // nginx over TLS offering h2 (NginxFront kH2): the gateway speaks h2.
+  kNginxH2,
+  // nginx over TLS offering http/1.1 only (NginxFront kHttp1Only): an
+  // https upstream that declines h2.
+  kNginxHttp1Tls,
+};
+
+// "Http1", "H2Tls", "Http1Tls": for test names.
+std::string UpstreamFrontName(UpstreamFront front);
+
 // How to start a TestEnv.
 struct TestEnvOptions {
   // The emulator's options; users_path defaults to FixturePath().
   EmulatorOptions emulator;
   // Serve the emulator over HTTPS with freshly generated certificates.
+  // Only without a front (behind one the emulator serves plain http).
   bool emulator_tls = false;
-  // With emulator_tls: give the gateway the generated CA (ca_bundle).
+  // With TLS (emulator_tls, or any front): give the gateway the generated
+  // CA (ca_bundle).
   bool trust_emulator_ca = true;
+  // With a front, the emulator serves http on loopback behind nginx, nginx
+  // serves TLS with freshly generated certificates, and the gateway gets
+  // base URL front()->origin() + the emulator's path prefix,
+  // allow_insecure_http off and upstream.http2 on (before `configure`).
+  UpstreamFront upstream_front = UpstreamFront::kNone;
+  // The front's other settings (keepalive_requests,
+  // http2_max_concurrent_streams, ...). Start fills in upstream_origin,
+  // the certificate paths, mode and (when empty) work_dir.
+  NginxFrontOptions front;
   // When non-empty, the gateway's upstream base URL instead of the
   // emulator's (e.g. a RawHttpServer's base_url()); the emulator still
   // starts, so emulator() stays valid. Applied before `configure`.
@@ -80,14 +114,16 @@ struct TestEnvOptions {
   std::function<void(Config*)> configure;
 };
 
-// A running emulator + gateway + channel. Owned by the test; destroying it
-// stops the gateway (cancelling calls in flight), then the emulator.
+// A running emulator (+ front) + gateway + channel. Owned by the test;
+// destroying it stops the gateway (cancelling calls in flight), then the
+// front, then the emulator.
 // Accessors are thread-safe in the sense of the objects they return.
 class TestEnv {
  public:
   // Starts everything and waits (up to 10 s) until the channel is
-  // connected. Returns the first start-up error (emulator, certificates,
-  // gateway, or Unavailable when the channel does not connect).
+  // connected. Returns InvalidArgument for emulator_tls with a front, else
+  // the first start-up error (emulator, certificates, front, gateway, or
+  // Unavailable when the channel does not connect).
   static absl::StatusOr<std::unique_ptr<TestEnv>> Start(
       TestEnvOptions options = TestEnvOptions());
 
@@ -101,16 +137,19 @@ class TestEnv {
   const Config& config() const { return config_; }
   usergateway::v1::UserProfileGateway::Stub& stub() { return *stub_; }
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
-  // The generated TLS material (emulator_tls only).
+  // The generated TLS material (emulator_tls or a front only).
   const std::optional<TestCertificates>& certificates() const {
     return certificates_;
   }
+  // The nginx in front of the emulator; nullptr for UpstreamFront::kNone.
+  NginxFront* front() { return front_.get(); }
 
  private:
   TestEnv() = default;
 
   std::optional<TestCertificates> certificates_;
   std::unique_ptr<Emulator> emulator_;
+  std::unique_ptr<NginxFront> front_;
   Config config_;
   std::unique_ptr<GatewayServer> gateway_;
   std::shared_ptr<grpc::Channel> channel_;
