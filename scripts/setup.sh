@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the gateway needs to build, test and demo, at pinned
 # versions: Debian packages (Bazel 4.2.3, gRPC, protobuf, abseil, simdjson,
-# libcurl, test and benchmark libraries) and Go tools (grpcurl,
+# libcurl, test and benchmark libraries, promtool) and Go tools (grpcurl,
 # grpc-health-probe, ghz). Does nothing when everything is already there.
 #
 # Usage: scripts/setup.sh        (as root, or with sudo available)
@@ -36,6 +36,14 @@ PACKAGES=(
   libnginx-mod-http-echo=1:0.63-4
 )
 
+# Packages wanted for one tool only, installed without their recommends and
+# without starting their services: `prometheus` for promtool
+# (//tests/observability:promtool_test); its recommended node exporter and
+# the server itself are not used.
+TOOL_PACKAGES=(
+  prometheus=2.42.0+ds-5+deb12u1
+)
+
 # Go tools, exact versions, from the Go module proxy.
 GO_TOOLS=(
   "grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3"
@@ -54,28 +62,70 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # --- Debian packages -------------------------------------------------------
-missing=()
-for spec in "${PACKAGES[@]}"; do
-  name="${spec%%=*}"
-  want="${spec#*=}"
-  have="$(dpkg-query -W -f='${Status} ${Version}' "$name" 2>/dev/null || true)"
-  if [ "$have" != "install ok installed $want" ]; then
-    missing+=("$spec")
-  fi
-done
+# Prints each name=version of "$@" that is not installed at that version.
+missing_of() {
+  local spec name want have
+  for spec in "$@"; do
+    name="${spec%%=*}"
+    want="${spec#*=}"
+    have="$(dpkg-query -W -f='${Status} ${Version}' "$name" 2>/dev/null ||
+      true)"
+    if [ "$have" != "install ok installed $want" ]; then
+      echo "$spec"
+    fi
+  done
+}
 
-if [ "${#missing[@]}" -gt 0 ]; then
-  log "installing ${#missing[@]} Debian package(s): ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  if ! $SUDO apt-get install -y -qq --allow-downgrades "${missing[@]}" >/dev/null; then
+# install_pinned [apt-get option...] -- name=version...
+install_pinned() {
+  local options=()
+  while [ "$1" != "--" ]; do options+=("$1"); shift; done
+  shift
+  if ! $SUDO apt-get install -y -qq --allow-downgrades "${options[@]}" "$@" \
+      >/dev/null; then
     # A pinned version can disappear when Debian publishes a security
     # update. Say so loudly and take the current one rather than fail.
     log "WARNING: a pinned version is no longer available; installing the"
-    log "WARNING: current Debian 12 versions of: ${missing[*]%%=*}"
-    $SUDO apt-get install -y -qq "${missing[@]%%=*}" >/dev/null
+    log "WARNING: current Debian 12 versions of: ${*%%=*}"
+    $SUDO apt-get install -y -qq "${options[@]}" "${@%%=*}" >/dev/null
   fi
-else
+}
+
+# Runs "$@" with service starts refused (Debian's policy-rc.d protocol, which
+# invoke-rc.d and deb-systemd-invoke follow). A policy already in place, as
+# in containers, is left as it is.
+POLICY_RC=/usr/sbin/policy-rc.d
+without_service_starts() {
+  if [ -e "$POLICY_RC" ]; then "$@"; return; fi
+  trap '$SUDO rm -f "$POLICY_RC"' EXIT
+  printf '#!/bin/sh\n# scripts/setup.sh: no service starts now\nexit 101\n' |
+    $SUDO tee "$POLICY_RC" >/dev/null
+  $SUDO chmod 755 "$POLICY_RC"
+  local status=0
+  "$@" || status=$?
+  $SUDO rm -f "$POLICY_RC"
+  trap - EXIT
+  return "$status"
+}
+
+mapfile -t missing < <(missing_of "${PACKAGES[@]}")
+mapfile -t missing_tools < <(missing_of "${TOOL_PACKAGES[@]}")
+
+if [ "$(( ${#missing[@]} + ${#missing_tools[@]} ))" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing ${#missing[@]} Debian package(s): ${missing[*]}"
+  install_pinned -- "${missing[@]}"
+fi
+if [ "${#missing_tools[@]}" -gt 0 ]; then
+  log "installing ${#missing_tools[@]} Debian tool package(s):" \
+    "${missing_tools[*]}"
+  without_service_starts install_pinned --no-install-recommends -- \
+    "${missing_tools[@]}"
+fi
+if [ "$(( ${#missing[@]} + ${#missing_tools[@]} ))" -eq 0 ]; then
   log "Debian packages: all present"
 fi
 

@@ -4,8 +4,10 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/observability/gateway_metrics.h"
 #include "gateway/upstream/curl_failure.h"
 #include "gateway/upstream/retry_after.h"
 
@@ -45,6 +47,12 @@ void SetError(UpstreamResult& result, TransportError error,
   result.body.clear();
   result.content_type.clear();
   result.retry_after.reset();
+}
+
+// usergateway_upstream_attempts_total's status_class index of a response.
+size_t StatusClassIndex(int http_status) {
+  const int c = http_status / 100;
+  return c >= 1 && c <= 5 ? static_cast<size_t>(c) : 0;
 }
 
 // Replaces libcurl's text, for the failures that the gateway itself caused,
@@ -102,6 +110,7 @@ class Call final : public UpstreamCall,
       : sink(options.max_response_bytes, options.max_response_header_bytes,
              &shared->response_budget),
         max_attempts_(options.max_attempts),
+        metrics_(options.metrics),
         shared_(shared),
         retries_(retries),
         loop_owner_(loop_owner),
@@ -111,6 +120,10 @@ class Call final : public UpstreamCall,
 
   // RequestObserver (loop thread, inside libcurl).
   void OnRequestSent(const AttemptSink& sent) override {
+    if (waiting_counted && metrics_ != nullptr) {
+      metrics_->transfers_waiting->Add(-1);
+    }
+    waiting_counted = false;
     loop_owner_->NoteConnection(sent.protocol, sent.tls_session_resumed);
   }
   // libcurl's own re-send is one more attempt, and a retry the budget must
@@ -118,10 +131,18 @@ class Call final : public UpstreamCall,
   bool AllowResend() override {
     if (cancel_requested.load(std::memory_order_acquire)) return false;
     if (result.attempts + sink.requests_sent >= max_attempts_) return false;
-    if (!shared_->budget.TryConsume()) return false;
+    if (!shared_->budget.TryConsume()) {
+      if (metrics_ != nullptr) metrics_->retries_refused->Inc();
+      return false;
+    }
     retries_->fetch_add(1, std::memory_order_relaxed);
+    if (metrics_ != nullptr) metrics_->retries->Inc();
     return true;
   }
+
+  // The attempt counts in usergateway_upstream_transfers_waiting until its
+  // request goes out or it ends.
+  bool waiting_counted = false;
 
   void Cancel() override {
     if (finished.load(std::memory_order_acquire)) return;
@@ -153,6 +174,7 @@ class Call final : public UpstreamCall,
 
  private:
   const int max_attempts_;
+  UpstreamMetrics* const metrics_;
   SharedLimits* const shared_;  // outlives the call (the scheduler owns it)
   std::atomic<uint64_t>* const retries_;
   // Used only on the loop thread, while a transfer runs: alive then.
@@ -181,7 +203,20 @@ AttemptScheduler::AttemptScheduler(const CurlUpstreamOptions& options,
       policy_(RetryPolicyOptions{options.max_attempts, options.backoff_base,
                                  options.backoff_max}),
       loop_(std::move(loop)),
-      pool_(options) {}
+      pool_(options) {
+  if (options_.metrics == nullptr) return;
+  // Resolved once: counting an attempt is then one relaxed add.
+  for (size_t i = 0; i < attempt_outcomes_.size(); ++i) {
+    attempt_outcomes_[i] = &options_.metrics->attempts->Get(
+        {StatusClassLabel(static_cast<int>(i) * 100), "none"});
+  }
+  for (size_t i = 0; i < transport_outcomes_.size(); ++i) {
+    const std::string name = absl::AsciiStrToLower(
+        TransportErrorName(static_cast<TransportError>(i)));
+    transport_outcomes_[i] =
+        &options_.metrics->attempts->Get({"none", name});
+  }
+}
 
 // The loop must stop (OnStop on its thread) while every member still lives.
 AttemptScheduler::~AttemptScheduler() { Stop(); }
@@ -228,6 +263,12 @@ std::shared_ptr<UpstreamCall> AttemptScheduler::Start(UpstreamRequest request,
     // Safe outside the lock: the eventfd lives as long as the loop.
     if (wake) loop_->Wake();
     return call;
+  }
+  if (options_.metrics != nullptr) {
+    options_.metrics->admission_refusals
+        ->Get({refusal == TransportError::kDraining ? "draining"
+                                                    : "overloaded"})
+        .Inc();
   }
   UpstreamResult result;
   result.error = refusal;
@@ -381,7 +422,13 @@ void AttemptScheduler::AbortAll() {
   for (const auto& entry : calls_) all.push_back(entry.second);
   const absl::Time now = clock_.Now();
   for (const std::shared_ptr<Call>& call : all) {
-    if (call->phase == Phase::kTransferring) EndAttempt(call.get(), now);
+    if (call->phase == Phase::kTransferring) {
+      EndAttempt(call.get(), now);
+      if (options_.metrics != nullptr) {
+        transport_outcomes_[static_cast<size_t>(TransportError::kDraining)]
+            ->Inc();
+      }
+    }
     if (call->phase != Phase::kDone) {
       Fail(call.get(), TransportError::kDraining, detail);
     }
@@ -511,6 +558,10 @@ void AttemptScheduler::StartAttempt(Call* call) {
   call->slot = std::move(slot);
   call->phase = Phase::kTransferring;
   call->attempt_start = now;
+  if (options_.metrics != nullptr) {
+    options_.metrics->transfers_waiting->Add(1);
+    call->waiting_counted = true;
+  }
   call->attempt_serial = ++attempt_serials_;
   call->attempt_timeout_ms = timeout_ms;
   call->limit_is_call_deadline = limit_is_call_deadline;
@@ -559,7 +610,17 @@ void AttemptScheduler::EndAttempt(Call* call, absl::Time now, bool counted) {
       connects > 0) {
     connections_opened_.fetch_add(static_cast<uint64_t>(connects),
                                   std::memory_order_relaxed);
+    if (options_.metrics != nullptr) {
+      options_.metrics->connections_opened->Inc(
+          static_cast<uint64_t>(connects));
+    }
   }
+  if (options_.metrics != nullptr) {
+    if (call->waiting_counted) options_.metrics->transfers_waiting->Add(-1);
+    options_.metrics->attempt_duration->Observe(
+        absl::ToDoubleSeconds(now - call->attempt_start));
+  }
+  call->waiting_counted = false;
   transfers_.fetch_add(1, std::memory_order_relaxed);
   loop_->Remove(easy);
   pool_.Release(std::move(slot));
@@ -618,7 +679,19 @@ void AttemptScheduler::OnTransferDone(CURL* easy, CURLcode code) {
     result.body.clear();
   }
   EnsurePadding(result.body);
+  CountAttempt(result);
   RetryOrComplete(call, now);
+}
+
+void AttemptScheduler::CountAttempt(const UpstreamResult& result) {
+  UpstreamMetrics* m = options_.metrics;
+  if (m == nullptr) return;
+  if (result.error == TransportError::kNone) {
+    attempt_outcomes_[StatusClassIndex(result.http_status)]->Inc();
+    m->response_bytes->Inc(result.body.size());
+  } else {
+    transport_outcomes_[static_cast<size_t>(result.error)]->Inc();
+  }
 }
 
 void AttemptScheduler::RetryOrComplete(Call* call, absl::Time now) {
@@ -626,9 +699,19 @@ void AttemptScheduler::RetryOrComplete(Call* call, absl::Time now) {
   std::optional<absl::Duration> wait =
       policy_.NextDelay(result, result.attempts, now, call->deadline, gen_);
   if (wait.has_value() &&
-      !call->cancel_requested.load(std::memory_order_acquire) &&
-      shared_->budget.TryConsume()) {
+      !call->cancel_requested.load(std::memory_order_acquire)) {
+    if (!shared_->budget.TryConsume()) {
+      if (options_.metrics != nullptr) options_.metrics->retries_refused->Inc();
+      Complete(call);
+      return;
+    }
     retries_.fetch_add(1, std::memory_order_relaxed);
+    if (options_.metrics != nullptr) {
+      options_.metrics->retries->Inc();
+      if (result.retry_after.has_value() && *wait >= *result.retry_after) {
+        options_.metrics->retry_after_waits->Inc();
+      }
+    }
     call->phase = Phase::kBackoff;
     timers_.push(Timer{now + *wait, call->shared_from_this()});
     return;
@@ -640,6 +723,10 @@ void AttemptScheduler::CancelCall(Call* call) {
   switch (call->phase) {
     case Phase::kTransferring:
       EndAttempt(call, clock_.Now());
+      if (options_.metrics != nullptr) {
+        transport_outcomes_[static_cast<size_t>(TransportError::kCancelled)]
+            ->Inc();
+      }
       Fail(call, TransportError::kCancelled, kCancelDetail);
       return;
     case Phase::kBackoff:

@@ -19,6 +19,7 @@
 #ifndef USERGATEWAY_GATEWAY_UPSTREAM_ATTEMPT_SCHEDULER_H_
 #define USERGATEWAY_GATEWAY_UPSTREAM_ATTEMPT_SCHEDULER_H_
 
+#include <array>
 #include <atomic>
 #include <condition_variable>  // NOLINT(build/c++11)
 #include <cstddef>
@@ -36,6 +37,7 @@
 #include "absl/random/random.h"
 #include "absl/time/time.h"
 #include "gateway/common/clock.h"
+#include "gateway/observability/metrics.h"
 #include "gateway/upstream/easy_transfer.h"
 #include "gateway/upstream/event_loop.h"
 #include "gateway/upstream/response_budget.h"
@@ -153,6 +155,8 @@ class AttemptScheduler final
   // After an attempt ended with `call->result` filled in: schedules a retry
   // when the policy, the call and the budget allow, else completes.
   void RetryOrComplete(Call* call, absl::Time now);
+  // Counts a finished attempt's outcome in the metrics, if any.
+  void CountAttempt(const UpstreamResult& result);
   // Fails every call in flight with kDraining (AbortInFlight).
   void AbortAll();
   // Ends the call with a gateway-side error, keeping attempts and latency.
@@ -188,6 +192,12 @@ class AttemptScheduler final
   std::atomic<uint64_t> transfers_{0};
   std::atomic<uint64_t> retries_{0};
   std::atomic<uint64_t> tls_sessions_resumed_{0};
+
+  // usergateway_upstream_attempts_total's children, resolved at
+  // construction (null without metrics): by status class (index
+  // http_status / 100, 0 for none) and by TransportError.
+  std::array<metrics::Counter*, 6> attempt_outcomes_{};
+  std::array<metrics::Counter*, kTransportErrorCount> transport_outcomes_{};
 
   // Loop thread only.
   EasyPool pool_;

@@ -44,6 +44,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "gateway/common/fake_clock.h"
+#include "gateway/observability/gateway_metrics.h"
+#include "gateway/observability/metrics.h"
 #include "gateway/upstream/curl_failure.h"
 #include "gateway/upstream/upstream_options.h"
 #include "gateway/upstream/upstream_types.h"
@@ -1120,6 +1122,65 @@ TEST(CurlUpstreamClientTest, PathIsSentAsBuiltWithoutDotSegmentFolding) {
   EXPECT_EQ(result.http_status, 200) << result.error_detail;
   ASSERT_EQ(server.requests().size(), 1u);
   EXPECT_EQ(server.requests()[0].target, "/authn2/v0/tenant/../user/./u-1");
+}
+
+TEST(CurlUpstreamClientTest, MetricsCountAttemptsRetriesAndRefusals) {
+  LoopbackServer server([](const ReceivedRequest&, int index) {
+    return index == 0 ? StatusReply(503) : Ok();
+  });
+  metrics::Registry registry;
+  GatewayMetrics gateway_metrics(&registry, "test");
+  CurlUpstreamOptions options = TestOptions();
+  options.metrics = &gateway_metrics.upstream;
+  options.max_in_flight = 1;
+  auto client = MakeClient(options);
+  // 503, then 200 on the retry.
+  ASSERT_EQ(RunCall(*client, MakeRequest(server.Url())).http_status, 200);
+  // Refused at admission while one call is held.
+  Reply slow = Ok();
+  slow.delay = absl::Seconds(1);
+  LoopbackServer slow_server(Always(slow));
+  Results held;
+  client->Start(MakeRequest(slow_server.Url()), held.Callback());
+  EXPECT_EQ(RunCall(*client, MakeRequest(server.Url())).error,
+            TransportError::kOverloaded);
+  ASSERT_TRUE(held.WaitFor(1));
+
+  const UpstreamMetrics& m = gateway_metrics.upstream;
+  EXPECT_EQ(m.attempts->Get({"5xx", "none"}).Value(), 1u);
+  EXPECT_EQ(m.attempts->Get({"2xx", "none"}).Value(), 2u);
+  EXPECT_EQ(m.retries->Value(), 1u);
+  EXPECT_EQ(m.retries_refused->Value(), 0u);
+  EXPECT_EQ(m.admission_refusals->Get({"overloaded"}).Value(), 1u);
+  EXPECT_GE(m.connections_opened->Value(), 2u);
+  EXPECT_EQ(m.attempt_duration->Count(), 3u);
+  EXPECT_EQ(m.transfers_waiting->Value(), 0);
+  // Both 200 bodies and the 503's {"status":503}.
+  EXPECT_EQ(m.response_bytes->Value(),
+            2 * strlen(kUserJson) + strlen(R"({"status":503})"));
+  const std::string text = registry.Expose();
+  EXPECT_THAT(text, HasSubstr("usergateway_upstream_attempts_total{"
+                              "status_class=\"5xx\",transport_error=\"none\"} 1"));
+}
+
+TEST(CurlUpstreamClientTest, MetricsCountTransportErrorsAndRefusedRetries) {
+  Reply hang_up;
+  hang_up.close_without_reply = true;
+  LoopbackServer server(Always(hang_up));
+  metrics::Registry registry;
+  GatewayMetrics gateway_metrics(&registry, "test");
+  CurlUpstreamOptions options = TestOptions();
+  options.metrics = &gateway_metrics.upstream;
+  options.retry_budget_burst = 1;
+  options.retry_budget_ratio = 0;
+  auto client = MakeClient(options);
+  EXPECT_EQ(RunCall(*client, MakeRequest(server.Url())).error,
+            TransportError::kConnectionReset);
+  const UpstreamMetrics& m = gateway_metrics.upstream;
+  // The first attempt, one retry the budget allowed, then a refusal.
+  EXPECT_EQ(m.attempts->Get({"none", "connection_reset"}).Value(), 2u);
+  EXPECT_EQ(m.retries->Value(), 1u);
+  EXPECT_EQ(m.retries_refused->Value(), 1u);
 }
 
 TEST(CurlUpstreamClientTest, InsecureHttpIsRefusedUnlessAllowed) {

@@ -21,6 +21,8 @@
 
 namespace usergateway {
 
+struct UpstreamMetrics;  // gateway/observability/gateway_metrics.h
+
 struct CurlUpstreamOptions {
   // Refuse http:// URLs (kInternal, no request sent) unless set: the bearer
   // key must not travel in clear text by accident.
@@ -104,6 +106,9 @@ struct CurlUpstreamOptions {
   // after each jump; libcurl's own connect and transfer timeouts always run
   // on real time.
   const Clock* clock = nullptr;
+  // Where attempts, retries, connections and refusals are counted; null
+  // counts nothing. Must outlive the client.
+  UpstreamMetrics* metrics = nullptr;
 };
 
 // The most loops "auto" picks, however many CPUs there are: past this, more

@@ -12,6 +12,7 @@
 #ifndef USERGATEWAY_GATEWAY_UPSTREAM_UPSTREAM_TYPES_H_
 #define USERGATEWAY_GATEWAY_UPSTREAM_UPSTREAM_TYPES_H_
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,8 +64,12 @@ enum class TransportError {
                              // spent: the gateway holds too many bodies
   kOverloaded,        // the gateway's in-flight or queue limit was hit
   kDraining,          // the gateway is shutting down
-  kInternal,          // the gateway could not set up the transfer
+  kInternal,          // the gateway could not set up the transfer (keep last)
 };
+
+// The number of TransportError values (for tables indexed by them).
+inline constexpr size_t kTransportErrorCount =
+    static_cast<size_t>(TransportError::kInternal) + 1;
 
 // A stable, upper-case name for logs and metrics, e.g. "CONNECT".
 absl::string_view TransportErrorName(TransportError error);
