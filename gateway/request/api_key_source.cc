@@ -116,14 +116,21 @@ std::shared_ptr<const std::string> ApiKeySource::Get() {
         if (new_problem) {
           LogLine("warning",
                   absl::StrCat(s.message(), "; keeping the last key"));
+          if (observer_) observer_(false);
         }
       } else if (key_ != before) {
         ++reloads_;
         LogLine("info", absl::StrCat("API key reloaded from ", path_));
+        if (observer_) observer_(true);
       }
     }
   }
   return key_;
+}
+
+void ApiKeySource::SetReloadObserver(std::function<void(bool)> observer) {
+  absl::MutexLock lock(&mu_);
+  observer_ = std::move(observer);
 }
 
 int ApiKeySource::reloads() const {

@@ -26,6 +26,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -66,6 +67,12 @@ class ApiKeySource {
   // logs).
   int reloads() const;
 
+  // Called (under the source's lock: keep it cheap, e.g. a counter) after
+  // each look at a changed file: true when a new key was loaded, false when
+  // the change was refused or the file became unreadable (each problem
+  // once, as the warning line). For metrics.
+  void SetReloadObserver(std::function<void(bool ok)> observer);
+
  private:
   // What stat(2) says about a file version: inode, size, mtime (ns).
   struct FileIdentity {
@@ -99,6 +106,7 @@ class ApiKeySource {
   // The file could not be stat'ed or read at the last look (warned once).
   bool unreadable_ ABSL_GUARDED_BY(mu_) = false;
   int reloads_ ABSL_GUARDED_BY(mu_) = 0;
+  std::function<void(bool)> observer_ ABSL_GUARDED_BY(mu_);
 };
 
 // Trims the whitespace (a trailing newline, typically) around a key read

@@ -178,6 +178,27 @@ TEST(CheckApiKeyTest, TrimsSurroundingWhitespaceOnly) {
 
 // On reload a bad new key keeps the last good one, logs one line saying why
 // (never the key), and a later good key is picked up.
+TEST_F(ApiKeySourceTest, ReloadObserverSeesEachLoadAndEachRefusalOnce) {
+  Write(path_, "good-key-1\n");
+  auto source = ApiKeySource::FromFile(path_, absl::Seconds(1), clock_);
+  ASSERT_TRUE(source.ok()) << source.status();
+  std::vector<bool> seen;
+  (*source)->SetReloadObserver([&seen](bool ok) { seen.push_back(ok); });
+  ::testing::internal::CaptureStderr();
+  Rotate("bad key\n");
+  clock_.Advance(absl::Seconds(2));
+  (*source)->Get();
+  clock_.Advance(absl::Seconds(2));
+  (*source)->Get();  // the same refused version: not again
+  Rotate("good-key-2\n");
+  clock_.Advance(absl::Seconds(2));
+  (*source)->Get();
+  clock_.Advance(absl::Seconds(2));
+  (*source)->Get();  // unchanged: nothing
+  ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(seen, (std::vector<bool>{false, true}));
+}
+
 TEST_F(ApiKeySourceTest, BadRotatedKeyKeepsTheLastGoodOneAndSaysWhyOnce) {
   Write(path_, "good-key-1\n");
   auto source = ApiKeySource::FromFile(path_, absl::Seconds(1), clock_);
