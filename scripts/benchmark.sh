@@ -36,11 +36,13 @@ done
 if [ "$smoke" = 1 ]; then
   lat_warmup=20 lat_rounds=1 lat_calls=200 wrk_seconds=1
   rate_calls=300 sat_seconds=1 shard_rounds=1 shard_seconds=1
+  metrics_rounds=1 metrics_calls=300
   hold_calls=200 hold_connections=10 hold_seconds=0.5
   parser_args=(--benchmark_min_time=0.01)
 else
   lat_warmup=500 lat_rounds=5 lat_calls=2000 wrk_seconds=2
   rate_calls=10000 sat_seconds=10 shard_rounds=3 shard_seconds=5
+  metrics_rounds=4 metrics_calls=5000
   hold_calls=10000 hold_connections=50 hold_seconds=2
   parser_args=(--benchmark_repetitions=5 --benchmark_report_aggregates_only=true)
 fi
@@ -347,6 +349,30 @@ for round in $(seq 1 "$shard_rounds"); do
 done
 stop_server "$many_pid"
 stop_server "$one_pid"
+
+# Metrics on (--admin_listen: recorded, and scraped every round) vs off
+# (nothing recorded), at the fixed rate, alternating rounds: the CPU and
+# latency the metrics cost.
+start_gateway metrics_on "http://127.0.0.1:$http_port/api" --allow_insecure_http \
+  --admin_listen=127.0.0.1:0 --admin_port_file="$work/metrics_on.admin_port"
+on_pid="$gateway_pid" on_addr="$gateway_addr"
+start_gateway metrics_off "http://127.0.0.1:$http_port/api" --allow_insecure_http
+off_pid="$gateway_pid" off_addr="$gateway_addr"
+for addr in "$on_addr" "$off_addr"; do
+  run_fg "$ghz" "${ghz_update[@]}" -c 1 -n "$lat_warmup" -o "$work/warmup_metrics.json" \
+    "$addr" || fail_step "warm-up (metrics): ghz exited non-zero"
+done
+log "metrics: $metrics_rounds rounds of $metrics_calls calls at $rate calls/s, on vs off"
+for round in $(seq 1 "$metrics_rounds"); do
+  measured_ghz "metrics_on.$round" --pid "gateway=$on_pid" -- \
+    "${ghz_update[@]}" --rps "$rate" -c 16 -n "$metrics_calls" "$on_addr"
+  curl -sf "http://127.0.0.1:$(cat "$work/metrics_on.admin_port")/metrics" \
+    >"$results/metrics_scrape.txt" || fail_step "metrics: /metrics scrape failed"
+  measured_ghz "metrics_off.$round" --pid "gateway=$off_pid" -- \
+    "${ghz_update[@]}" --rps "$rate" -c 16 -n "$metrics_calls" "$off_addr"
+done
+stop_server "$on_pid"
+stop_server "$off_pid"
 
 # In-flight scale: hold_calls calls at once while nginx holds each for
 # hold_seconds, once over HTTP/1.1 (a connection per call) and once over

@@ -36,10 +36,10 @@ PACKAGES=(
   libnginx-mod-http-echo=1:0.63-4
 )
 
-# Packages wanted for one tool only, installed without their recommends and
-# without starting their services: `prometheus` for promtool
-# (//tests/observability:promtool_test); its recommended node exporter and
-# the server itself are not used.
+# Packages installed without their recommends and without starting their
+# services: `prometheus` for promtool (//tests/observability:promtool_test)
+# and for the server that //tests/e2e:prometheus_e2e_test starts on
+# loopback itself; the recommended node exporter is not used.
 TOOL_PACKAGES=(
   prometheus=2.42.0+ds-5+deb12u1
 )

@@ -134,6 +134,24 @@ const std::vector<Flag>& Flags() {
       {"port_file", "GATEWAY_PORT_FILE", "",
        "write the bound gRPC port to this file once listening",
        String(&Config::port_file)},
+      {"admin_listen", "GATEWAY_ADMIN_LISTEN", "(off)",
+       "admin HTTP listener host:port serving GET /metrics (Prometheus), "
+       "/healthz and /readyz; port 0 picks a free port; never --listen's "
+       "port",
+       [](absl::string_view v, Config* c) {
+         if (!v.empty()) {
+           if (absl::StatusOr<HostPort> address = SplitHostPort(v);
+               !address.ok()) {
+             return std::string(address.status().message());
+           }
+         }
+         c->admin_listen = std::string(v);
+         return std::string();
+       }},
+      {"admin_port_file", "GATEWAY_ADMIN_PORT_FILE", "",
+       "write the bound admin port to this file once listening (with "
+       "--admin_listen)",
+       String(&Config::admin_port_file)},
       {"upstream_base_url", "GATEWAY_UPSTREAM_BASE_URL", "(required)",
        "REST API base URL, e.g. https://TENANT-api.esper.cloud/api",
        [](absl::string_view v, Config* c) {
@@ -392,10 +410,59 @@ absl::Status Validate(const Config& c) {
   if (c.listen.find(':') == std::string::npos) {
     return absl::InvalidArgumentError("--listen must be host:port");
   }
+  if (!c.admin_port_file.empty() && c.admin_listen.empty()) {
+    return absl::InvalidArgumentError(
+        "--admin_port_file needs --admin_listen (GATEWAY_ADMIN_LISTEN)");
+  }
+  if (!c.admin_listen.empty()) {
+    absl::StatusOr<HostPort> admin = SplitHostPort(c.admin_listen);
+    // --listen may also be an address SplitHostPort does not read (gRPC's
+    // unix:path): then there is no port to collide with.
+    absl::StatusOr<HostPort> grpc = SplitHostPort(c.listen);
+    // Same port, whatever the hosts: a wildcard address overlaps every
+    // other, and two names may be one address. gRPC binds with
+    // SO_REUSEPORT, so the clash is refused here rather than left to bind().
+    if (admin.ok() && grpc.ok() && admin->port != 0 &&
+        admin->port == grpc->port) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--admin_listen (", c.admin_listen, ") must not use the port of "
+          "--listen (", c.listen, "): the admin server speaks HTTP/1.1, "
+          "the gRPC port h2; pick another port, or 0"));
+    }
+  }
   return absl::OkStatus();
 }
 
 }  // namespace
+
+absl::StatusOr<HostPort> SplitHostPort(absl::string_view address) {
+  const absl::string_view expected =
+      "expected host:port (or [IPv6 address]:port), port 0 to 65535, e.g. "
+      "0.0.0.0:9090";
+  const size_t colon = address.rfind(':');
+  if (colon == absl::string_view::npos) {
+    return absl::InvalidArgumentError(expected);
+  }
+  absl::string_view host = address.substr(0, colon);
+  const absl::string_view port_text = address.substr(colon + 1);
+  if (absl::ConsumePrefix(&host, "[")) {
+    if (!absl::ConsumeSuffix(&host, "]") ||
+        host.find_first_of("[]") != absl::string_view::npos) {
+      return absl::InvalidArgumentError(expected);
+    }
+  } else if (host.find_first_of(":[]") != absl::string_view::npos) {
+    // An IPv6 literal without brackets: which colon ends it is ambiguous.
+    return absl::InvalidArgumentError(
+        absl::StrCat(expected, " (an IPv6 address goes in brackets)"));
+  }
+  int port = -1;
+  if (host.empty() || port_text.empty() || port_text.size() > 5 ||
+      port_text.find_first_not_of("0123456789") != absl::string_view::npos ||
+      !absl::SimpleAtoi(port_text, &port) || port > 65535) {
+    return absl::InvalidArgumentError(expected);
+  }
+  return HostPort{std::string(host), port};
+}
 
 absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
                                    const GetEnvFunction& getenv) {

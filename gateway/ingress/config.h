@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "gateway/upstream/curl_upstream_client.h"
 #include "gateway/request/request_translator.h"
@@ -30,6 +31,13 @@ struct Config {
   std::string listen = "0.0.0.0:50051";
   // Where to write the bound gRPC port once listening (empty: nowhere).
   std::string port_file;
+  // The admin HTTP listener (admin_server.h: /metrics, /healthz, /readyz),
+  // host:port (port 0 picks a free one); empty: none. Never the port of
+  // `listen`.
+  std::string admin_listen;
+  // Where to write the bound admin port once listening (empty: nowhere).
+  // Needs admin_listen.
+  std::string admin_port_file;
   // API key sources: a file (re-read when it changes), else an environment
   // variable. Exactly one is used; the file wins.
   std::string api_key_file;
@@ -57,6 +65,18 @@ struct Config {
   RequestLimits limits;
   CurlUpstreamOptions upstream;
 };
+
+// A listen address split in two.
+struct HostPort {
+  std::string host;  // without the brackets of an IPv6 literal
+  int port = 0;
+};
+
+// Splits "host:port" or, for an IPv6 literal, "[address]:port". Returns
+// kInvalidArgument (the message says what is expected, without the address)
+// for an empty host, an IPv6 address without brackets, or a port that is
+// not a decimal number from 0 to 65535.
+absl::StatusOr<HostPort> SplitHostPort(absl::string_view address);
 
 // Reads an environment variable; returns null when unset.
 using GetEnvFunction = std::function<const char*(const char*)>;
@@ -87,6 +107,10 @@ using GetEnvFunction = std::function<const char*(const char*)>;
 //   --attempt_timeout_ms  0 (none) to 600000 (default 0).
 //   --tls_reload_ms  1000 to 86400000 and a multiple of 1000 (gRPC's file
 //       watcher counts whole seconds; default 10000).
+//   --admin_listen  empty (no admin listener, the default) or what
+//       SplitHostPort accepts; its port, unless 0, differs from --listen's
+//       (whatever the hosts: a wildcard address overlaps every other one).
+//   --admin_port_file  needs --admin_listen.
 // The API key itself is checked when the server creates its ApiKeySource
 // (api_key_source.h, CheckApiKey), which fails start-up the same way.
 absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,

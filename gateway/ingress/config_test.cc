@@ -458,6 +458,142 @@ INSTANTIATE_TEST_SUITE_P(
       return info.param.name;
     });
 
+INSTANTIATE_TEST_SUITE_P(
+    AdminListen, SettingTest,
+    ::testing::Values(
+        SettingCase{"Loopback", {"--admin_listen=127.0.0.1:9090"}, {}, ""},
+        SettingCase{"PortZero", {"--admin_listen=127.0.0.1:0"}, {}, ""},
+        // Two port-0 listeners get two different free ports.
+        SettingCase{"PortZeroBesidePortZeroListen",
+                    {"--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0"},
+                    {}, ""},
+        SettingCase{"Ipv6", {"--admin_listen=[::1]:9090"}, {}, ""},
+        SettingCase{"HostName", {"--admin_listen=localhost:9090"}, {}, ""},
+        SettingCase{"EmptyIsOff", {"--admin_listen="}, {}, ""},
+        SettingCase{"FromEnvironment", {},
+                    {{"GATEWAY_ADMIN_LISTEN", "0.0.0.0:9090"}}, ""},
+        SettingCase{"UnixListen",
+                    {"--listen=unix:/tmp/usergateway.sock",
+                     "--admin_listen=127.0.0.1:9090"},
+                    {}, ""},
+        SettingCase{"NoPort", {"--admin_listen=127.0.0.1"}, {},
+                    "--admin_listen=127.0.0.1: expected host:port"},
+        SettingCase{"NoHost", {"--admin_listen=:9090"}, {},
+                    "--admin_listen=:9090: expected host:port"},
+        SettingCase{"EmptyPort", {"--admin_listen=127.0.0.1:"}, {},
+                    "--admin_listen=127.0.0.1:: expected host:port"},
+        SettingCase{"PortTooLarge", {"--admin_listen=127.0.0.1:65536"}, {},
+                    "--admin_listen=127.0.0.1:65536: expected host:port"},
+        SettingCase{"PortNegative", {"--admin_listen=127.0.0.1:-1"}, {},
+                    "--admin_listen=127.0.0.1:-1: expected host:port"},
+        SettingCase{"PortNotANumber", {"--admin_listen=127.0.0.1:http"}, {},
+                    "--admin_listen=127.0.0.1:http: expected host:port"},
+        SettingCase{"Ipv6WithoutBrackets", {"--admin_listen=::1:9090"}, {},
+                    "an IPv6 address goes in brackets"},
+        SettingCase{"BadFromEnvironment", {},
+                    {{"GATEWAY_ADMIN_LISTEN", "nope"}},
+                    "GATEWAY_ADMIN_LISTEN=nope (--admin_listen): expected "
+                    "host:port"},
+        SettingCase{"SameAsListen",
+                    {"--listen=0.0.0.0:50051",
+                     "--admin_listen=0.0.0.0:50051"},
+                    {},
+                    "--admin_listen (0.0.0.0:50051) must not use the port of "
+                    "--listen (0.0.0.0:50051)"},
+        SettingCase{"SamePortAsDefaultListen",
+                    {"--admin_listen=127.0.0.1:50051"}, {},
+                    "--admin_listen (127.0.0.1:50051) must not use the port "
+                    "of --listen (0.0.0.0:50051)"},
+        SettingCase{"SamePortFromEnvironment", {},
+                    {{"GATEWAY_LISTEN", "127.0.0.1:7000"},
+                     {"GATEWAY_ADMIN_LISTEN", "[::1]:7000"}},
+                    "--admin_listen ([::1]:7000) must not use the port of "
+                    "--listen (127.0.0.1:7000)"},
+        SettingCase{"PortFile",
+                    {"--admin_listen=127.0.0.1:0",
+                     "--admin_port_file=/tmp/admin.port"},
+                    {}, ""},
+        SettingCase{"PortFileWithoutListener",
+                    {"--admin_port_file=/tmp/admin.port"}, {},
+                    "--admin_port_file needs --admin_listen "
+                    "(GATEWAY_ADMIN_LISTEN)"}),
+    [](const ::testing::TestParamInfo<SettingCase>& info) {
+      return info.param.name;
+    });
+
+TEST(ConfigTest, AdminListenerOffByDefault) {
+  Env env(Env::Vars{{"GATEWAY_API_KEY", "k"}});
+  absl::StatusOr<Config> defaults = ParseConfig(kMinimal, env.Fn());
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->admin_listen, "");
+  EXPECT_EQ(defaults->admin_port_file, "");
+  EXPECT_EQ(Config().admin_listen, "");
+  const std::string usage = Usage();
+  EXPECT_THAT(usage,
+              HasSubstr("--admin_listen (GATEWAY_ADMIN_LISTEN, default: "
+                        "(off))"));
+  EXPECT_THAT(usage, HasSubstr("--admin_port_file (GATEWAY_ADMIN_PORT_FILE"));
+
+  Env from_env(Env::Vars{{"GATEWAY_API_KEY", "k"},
+                         {"GATEWAY_ADMIN_LISTEN", "0.0.0.0:9090"},
+                         {"GATEWAY_ADMIN_PORT_FILE", "/tmp/env.port"}});
+  absl::StatusOr<Config> c = ParseConfig(
+      {"--upstream_base_url=https://h/api", "--admin_listen", "[::1]:0"},
+      from_env.Fn());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->admin_listen, "[::1]:0");  // the flag beats the environment
+  EXPECT_EQ(c->admin_port_file, "/tmp/env.port");
+}
+
+struct SplitCase {
+  std::string address;
+  bool ok;
+  std::string host;
+  int port;
+};
+
+TEST(SplitHostPortTest, SplitsOrRefuses) {
+  const SplitCase cases[] = {
+      {"127.0.0.1:9090", true, "127.0.0.1", 9090},
+      {"0.0.0.0:0", true, "0.0.0.0", 0},
+      {"localhost:65535", true, "localhost", 65535},
+      {"[::]:9090", true, "::", 9090},
+      {"[::1]:1", true, "::1", 1},
+      {"[fe80::1%eth0]:80", true, "fe80::1%eth0", 80},
+      {"host:007", true, "host", 7},
+      {"", false, "", 0},
+      {"host", false, "", 0},
+      {"host:", false, "", 0},
+      {":80", false, "", 0},
+      {"[]:80", false, "", 0},
+      {"[::1:80", false, "", 0},
+      {"::1:80", false, "", 0},
+      {"[::1]]:80", false, "", 0},
+      {"host:65536", false, "", 0},
+      {"host:123456", false, "", 0},
+      {"host:+80", false, "", 0},
+      {"host:-1", false, "", 0},
+      {"host:8 0", false, "", 0},
+      {"unix:/tmp/gw.sock", false, "", 0},
+  };
+  for (const SplitCase& c : cases) {
+    absl::StatusOr<HostPort> got = SplitHostPort(c.address);
+    if (!c.ok) {
+      EXPECT_FALSE(got.ok()) << c.address << " -> " << got->host << " "
+                             << got->port;
+      if (!got.ok()) {
+        EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument);
+        EXPECT_THAT(std::string(got.status().message()),
+                    HasSubstr("expected host:port"));
+      }
+      continue;
+    }
+    ASSERT_TRUE(got.ok()) << c.address << ": " << got.status();
+    EXPECT_EQ(got->host, c.host) << c.address;
+    EXPECT_EQ(got->port, c.port) << c.address;
+  }
+}
+
 TEST(ConfigTest, TlsReloadIntervalDefaultAndValue) {
   Env defaults_env(Env::Vars{{"GATEWAY_API_KEY", "k"}});
   absl::StatusOr<Config> defaults = ParseConfig(kMinimal, defaults_env.Fn());
@@ -546,7 +682,8 @@ TEST(ConfigTest, HelpListsEveryFlagAndVariable) {
         "--drain_grace_ms", "--max_response_header_bytes",
         "GATEWAY_MAX_RESPONSE_HEADER_BYTES", "--response_buffer_budget_bytes",
         "GATEWAY_RESPONSE_BUFFER_BUDGET_BYTES", "--attempt_timeout_ms",
-        "GATEWAY_ATTEMPT_TIMEOUT_MS"}) {
+        "GATEWAY_ATTEMPT_TIMEOUT_MS", "--admin_listen", "GATEWAY_ADMIN_LISTEN",
+        "--admin_port_file", "GATEWAY_ADMIN_PORT_FILE"}) {
     EXPECT_THAT(usage, HasSubstr(text));
   }
 }

@@ -13,7 +13,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <functional>
 #include <memory>
+#include <mutex>  // NOLINT(build/c++11)
 #include <optional>
 #include <string>
 #include <thread>
@@ -23,6 +27,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "gateway/common/file_util.h"
+#include "gateway/ingress/call_log.h"
 
 namespace usergateway {
 namespace {
@@ -147,12 +152,80 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
   return grpc::experimental::TlsServerCredentials(options);
 }
 
+// Writes `port` and a newline to `path` through a sibling file renamed over
+// it, so that a reader polling for the file never sees it half written.
+// Returns kInternal naming --`flag` when that fails.
+absl::Status WritePortFile(absl::string_view flag, const std::string& path,
+                           int port) {
+  const std::string tmp = path + ".tmp";
+  bool ok;
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    out.close();
+    ok = static_cast<bool>(out);
+  }
+  if (ok && std::rename(tmp.c_str(), path.c_str()) == 0) {
+    return absl::OkStatus();
+  }
+  std::remove(tmp.c_str());
+  return absl::InternalError(
+      absl::StrCat("cannot write --", flag, " ", path));
+}
+
+// A before_scrape hook that brings `counter` (usergateway_call_log_dropped_
+// total) up to the lines `writer` dropped so far: the writer counts them
+// itself, lock-free, and a counter only moves by Inc. Concurrent scrapes
+// take turns, so that two never add the same difference. Both must outlive
+// the hook.
+std::function<void()> SyncCallLogDropped(const CallLogWriter* writer,
+                                         metrics::Counter* counter) {
+  auto mu = std::make_shared<std::mutex>();
+  return [writer, counter, mu] {
+    std::lock_guard<std::mutex> lock(*mu);
+    const uint64_t dropped = writer->dropped();
+    const uint64_t exported = counter->Value();
+    if (dropped > exported) counter->Inc(dropped - exported);
+  };
+}
+
+// Starts the admin server on config.admin_listen, running `before_scrape`
+// (may be empty) before each scrape, and writes its port to
+// config.admin_port_file when set. Returns kInvalidArgument for an address
+// SplitHostPort refuses, or AdminServer::Start's or WritePortFile's error.
+absl::StatusOr<std::unique_ptr<AdminServer>> StartAdminServer(
+    const Config& config, const metrics::Registry* registry,
+    std::function<void()> before_scrape) {
+  absl::StatusOr<HostPort> address = SplitHostPort(config.admin_listen);
+  if (!address.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--admin_listen=", config.admin_listen, ": ",
+                     address.status().message()));
+  }
+  AdminServerOptions options;
+  options.host = address->host;
+  options.port = address->port;
+  options.before_scrape = std::move(before_scrape);
+  absl::StatusOr<std::unique_ptr<AdminServer>> admin =
+      AdminServer::Start(std::move(options), registry);
+  if (!admin.ok()) return admin.status();
+  if (!config.admin_port_file.empty()) {
+    absl::Status written = WritePortFile(
+        "admin_port_file", config.admin_port_file, (*admin)->port());
+    if (!written.ok()) return written;
+  }
+  return admin;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     const Config& config) {
   std::unique_ptr<GatewayServer> self(new GatewayServer());
   self->config_ = config;
+  self->registry_ = std::make_unique<metrics::Registry>();
+  self->metrics_ =
+      std::make_unique<GatewayMetrics>(self->registry_.get(), kGatewayVersion);
 
   absl::StatusOr<std::unique_ptr<ApiKeySource>> key =
       config.api_key_file.empty()
@@ -161,9 +234,18 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
                                    config.api_key_reload_interval);
   if (!key.ok()) return key.status();
   self->api_key_ = *std::move(key);
+  GatewayMetrics* gateway_metrics = self->metrics_.get();
+  self->api_key_->SetReloadObserver([gateway_metrics](bool ok) {
+    gateway_metrics->api_key_reload(ok).Inc();
+  });
 
+  // Metrics are recorded only when something can read them: without
+  // --admin_listen the hot paths skip them entirely.
+  const bool record_metrics = !config.admin_listen.empty();
+  CurlUpstreamOptions upstream_options = config.upstream;
+  if (record_metrics) upstream_options.metrics = &self->metrics_->upstream;
   absl::StatusOr<std::unique_ptr<CurlUpstreamClient>> upstream =
-      CurlUpstreamClient::Create(config.upstream);
+      CurlUpstreamClient::Create(upstream_options);
   if (!upstream.ok()) return upstream.status();
   self->upstream_ = *std::move(upstream);
 
@@ -171,8 +253,22 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   service_options.translator = config.translator;
   service_options.limits = config.limits;
   service_options.log_calls = config.log_calls;
+  if (record_metrics) service_options.metrics = self->metrics_.get();
   self->service_ = std::make_unique<UserProfileService>(
       service_options, self->upstream_.get(), self->api_key_.get());
+
+  if (!config.admin_listen.empty()) {
+    std::function<void()> before_scrape;
+    if (const CallLogWriter* writer = self->service_->call_log_writer();
+        writer != nullptr) {
+      before_scrape =
+          SyncCallLogDropped(writer, &self->metrics_->call_log_dropped());
+    }
+    absl::StatusOr<std::unique_ptr<AdminServer>> admin = StartAdminServer(
+        config, self->registry_.get(), std::move(before_scrape));
+    if (!admin.ok()) return admin.status();
+    self->admin_ = *std::move(admin);
+  }
 
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       Credentials(config);
@@ -201,6 +297,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
       self->server_->GetHealthCheckService();
   health->SetServingStatus(true);
   health->SetServingStatus(kServiceName, true);
+  if (self->admin_ != nullptr) self->admin_->SetServing();
   return self;
 }
 
@@ -210,6 +307,8 @@ void GatewayServer::Drain() {
   // Health first, so that probes and load balancers stop sending calls;
   // calls that still arrive during the delay are served.
   server_->GetHealthCheckService()->SetServingStatus(false);
+  if (admin_ != nullptr) admin_->SetDraining();
+  metrics_->draining().Set(1);
   absl::SleepFor(config_.drain_delay);
   // From here the gateway answers new calls itself, UNAVAILABLE with
   // GATEWAY_DRAINING and RetryInfo (the upstream client refuses them), so
@@ -235,6 +334,7 @@ GatewayServer::~GatewayServer() {
     server_->Shutdown(absl::ToChronoTime(absl::Now()));
     server_->Wait();
   }
+  if (admin_ != nullptr) admin_->Stop();
   // The upstream client stops its loop (remaining calls report CANCELLED)
   // before the service and key source it calls into go away.
   upstream_.reset();

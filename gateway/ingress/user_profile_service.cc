@@ -1,5 +1,7 @@
 #include "gateway/ingress/user_profile_service.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -10,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "google/protobuf/arena.h"
+#include "gateway/observability/gateway_metrics.h"
 #include "gateway/response/error_mapper.h"
 #include "gateway/response/response_parser.h"
 #include "google/rpc/error_details.pb.h"
@@ -39,14 +42,32 @@ CallerMetadata ForwardableMetadata(const grpc::CallbackServerContext& context,
   return metadata;
 }
 
-std::string ReasonOf(const grpc::Status& status) {
+// The metadata key, on the call and in ErrorInfo, that carries the id.
+constexpr char kRequestIdMetadataKey[] = "x-request-id";
+constexpr char kRequestIdErrorInfoKey[] = "request_id";
+
+// Returns error `status` with ErrorInfo.metadata["request_id"] set to
+// `request_id`, and sets `*reason` to its ErrorInfo.reason. Every status
+// the error mapper makes has an ErrorInfo; one without (or with details
+// that do not decode) is returned as it is, `*reason` empty. The id is
+// either the caller's (1 to 128 visible ASCII characters, checked by
+// RequestIdOf) or a UUID: safe to put on the wire as is.
+grpc::Status WithRequestId(const grpc::Status& status,
+                           const std::string& request_id,
+                           std::string* reason) {
+  reason->clear();
   google::rpc::Status details;
-  if (!DecodeStatusDetails(status, &details)) return "";
-  for (const google::protobuf::Any& any : details.details()) {
+  if (!DecodeStatusDetails(status, &details)) return status;
+  for (google::protobuf::Any& any : *details.mutable_details()) {
     google::rpc::ErrorInfo info;
-    if (any.UnpackTo(&info)) return info.reason();
+    if (!any.UnpackTo(&info)) continue;
+    *reason = info.reason();
+    (*info.mutable_metadata())[kRequestIdErrorInfoKey] = request_id;
+    any.PackFrom(info);
+    return grpc::Status(status.error_code(), status.error_message(),
+                        details.SerializeAsString());
   }
-  return "";
+  return status;
 }
 
 }  // namespace
@@ -67,6 +88,15 @@ class UserProfileService::Call final : public grpc::ServerUnaryReactor {
 
   // Runs on the gRPC thread that received the call.
   void Begin() {
+    CallerMetadata metadata =
+        ForwardableMetadata(*context_, service_->options_.translator);
+    // First, so that every outcome below can quote it. Initial metadata
+    // goes out with Finish at the latest, which nothing can call yet.
+    request_id_ = RequestIdOf(metadata);
+    context_->AddInitialMetadata(kRequestIdMetadataKey, request_id_);
+    if (GatewayMetrics* m = service_->options_.metrics; m != nullptr) {
+      m->calls_in_flight().Add(1);
+    }
     std::vector<FieldViolation> violations =
         ValidateRequest(*request_, service_->options_.limits);
     if (!violations.empty()) {
@@ -76,9 +106,8 @@ class UserProfileService::Call final : public grpc::ServerUnaryReactor {
     }
     api_key_ = service_->api_key_->Get();
     absl::StatusOr<UpstreamRequest> upstream_request = BuildUpstreamRequest(
-        *request_, service_->options_.translator, *api_key_,
-        ForwardableMetadata(*context_, service_->options_.translator),
-        DeadlineOf(*context_));
+        *request_, service_->options_.translator, *api_key_, metadata,
+        request_id_, DeadlineOf(*context_));
     if (!upstream_request.ok()) {
       UpstreamResult failed;
       failed.error = TransportError::kInternal;
@@ -87,7 +116,6 @@ class UserProfileService::Call final : public grpc::ServerUnaryReactor {
       Unref();
       return;
     }
-    request_id_ = upstream_request->request_id;
     std::shared_ptr<UpstreamCall> call = service_->upstream_->Start(
         *std::move(upstream_request),
         [this](UpstreamResult result) { OnUpstreamDone(std::move(result)); });
@@ -139,26 +167,36 @@ class UserProfileService::Call final : public grpc::ServerUnaryReactor {
     return absl::MakeConstSpan(api_key_.get(), 1);
   }
 
-  // The only place that calls Finish: exactly once per call.
+  // The only place that calls Finish: exactly once per call. Adds the
+  // request id to every error's ErrorInfo.
   void Complete(const grpc::Status& status, const UpstreamResult& result) {
+    std::string reason;
+    const grpc::Status sent =
+        status.ok() ? status : WithRequestId(status, request_id_, &reason);
+    if (GatewayMetrics* m = service_->options_.metrics; m != nullptr) {
+      m->Call(GrpcCodeName(status.error_code()), reason).Inc();
+      m->call_duration().Observe(
+          absl::ToDoubleSeconds(service_->clock_.Now() - start_));
+      m->calls_in_flight().Add(-1);
+    }
     if (service_->options_.log_calls) {
       CallLogEntry entry;
       entry.start = start_;
       entry.request_id = request_id_;
       entry.user_id = request_->user_id();
       entry.grpc_code = std::string(GrpcCodeName(status.error_code()));
-      if (!status.ok()) entry.reason = ReasonOf(status);
+      entry.reason = std::move(reason);
       entry.http_status = result.http_status;
       entry.attempts = result.attempts;
       entry.latency = service_->clock_.Now() - start_;
       entry.upstream_latency = result.upstream_latency;
       if (service_->options_.log_sink) {
         service_->options_.log_sink(entry);
-      } else {
-        WriteCallLog(entry);
+      } else if (service_->log_writer_ != nullptr) {
+        service_->log_writer_->Submit(std::move(entry));
       }
     }
-    Finish(status);
+    Finish(sent);
   }
 
   void Unref() {
@@ -170,6 +208,7 @@ class UserProfileService::Call final : public grpc::ServerUnaryReactor {
   const usergateway::v1::UpdateUserProfileRequest* const request_;
   usergateway::v1::UpdateUserProfileResponse* const response_;
   const absl::Time start_;
+  // Set first thing in Begin, read-only after.
   std::string request_id_;
   // The API key this call sends; set in Begin before the upstream call
   // starts (so before OnUpstreamDone can run), read-only after.
@@ -234,7 +273,11 @@ UserProfileService::UserProfileService(ServiceOptions options,
       allocator_(std::make_unique<ArenaMessageAllocator>()),
       upstream_(upstream),
       api_key_(api_key),
-      clock_(clock) {
+      clock_(clock),
+      log_writer_(options_.log_calls && !options_.log_sink
+                      ? std::make_unique<CallLogWriter>(
+                            STDERR_FILENO, options_.log_capacity, clock_)
+                      : nullptr) {
   SetMessageAllocatorFor_UpdateUserProfile(allocator_.get());
 }
 

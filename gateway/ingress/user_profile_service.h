@@ -2,11 +2,22 @@
 //
 // The handler validates the request, builds the upstream PUT, hands it to the
 // UpstreamClient and returns at once; the upstream completion parses the
-// body and finishes the call. No gRPC thread ever waits for the network.
+// body and finishes the call. No gRPC thread ever waits for the network,
+// nor for the call log (a CallLogWriter writes it from a thread of its own).
+//
+// Every call has a request id, drawn when it arrives (RequestIdOf in
+// request_translator.h: the caller's x-request-id when sane, else a new
+// UUIDv4), before anything can refuse it. The same id is the upstream's
+// X-Request-Id, the call log line's "request_id", the initial metadata
+// "x-request-id" the caller receives on every call, and, on every error,
+// ErrorInfo.metadata["request_id"] in the status details.
 #ifndef USERGATEWAY_GATEWAY_INGRESS_USER_PROFILE_SERVICE_H_
 #define USERGATEWAY_GATEWAY_INGRESS_USER_PROFILE_SERVICE_H_
 
 #include <grpcpp/grpcpp.h>
+
+#include <cstddef>
+#include <memory>
 
 #include "gateway/common/clock.h"
 #include "gateway/ingress/call_log.h"
@@ -18,13 +29,20 @@
 
 namespace usergateway {
 
+class GatewayMetrics;  // gateway/observability/gateway_metrics.h
+
 struct ServiceOptions {
   TranslatorConfig translator;
   RequestLimits limits;
-  // One call log entry per call, to `log_sink` (empty: WriteCallLog, one
-  // JSON line on stderr).
+  // One call log entry per call (when `log_calls`), to `log_sink`; when
+  // that is empty, to a CallLogWriter on stderr that the service owns
+  // (call_log_writer()), holding up to `log_capacity` entries.
   bool log_calls = true;
   CallLogSink log_sink;
+  size_t log_capacity = kDefaultCallLogCapacity;
+  // Where calls are counted (usergateway_calls_total, _in_flight,
+  // _call_duration_seconds); null counts nothing. Must outlive the service.
+  GatewayMetrics* metrics = nullptr;
 };
 
 // Thread-safe. Does not own `upstream`, `api_key` or `clock`; they must
@@ -46,11 +64,19 @@ class UserProfileService final
   // upstream call; INTERNAL (UPSTREAM_MALFORMED_RESPONSE) for a 2xx that
   // does not parse; else error_mapper.h's mapping of the upstream outcome
   // (including refusals such as GATEWAY_OVERLOADED and a cancelled call's
-  // CALLER_CANCELLED).
+  // CALLER_CANCELLED). Whatever the outcome, the call's request id (see
+  // above) goes out as initial metadata x-request-id; an error also has it
+  // as ErrorInfo.metadata["request_id"].
   grpc::ServerUnaryReactor* UpdateUserProfile(
       grpc::CallbackServerContext* context,
       const usergateway::v1::UpdateUserProfileRequest* request,
       usergateway::v1::UpdateUserProfileResponse* response) override;
+
+  // The writer of the default call log (stderr), whose dropped() counts
+  // the lines the call log lost (for usergateway_call_log_dropped_total);
+  // nullptr when `log_sink` is set or `log_calls` is false. Valid for the
+  // service's life.
+  const CallLogWriter* call_log_writer() const { return log_writer_.get(); }
 
  private:
   class Call;
@@ -61,6 +87,9 @@ class UserProfileService final
   UpstreamClient* const upstream_;
   ApiKeySource* const api_key_;
   const Clock& clock_;
+  // Destroyed first: it writes what is still queued while the rest of the
+  // service is intact. Calls must be over by then (gRPC's Shutdown).
+  const std::unique_ptr<CallLogWriter> log_writer_;
 };
 
 // The canonical upper-case name of a gRPC code, e.g. "NOT_FOUND".

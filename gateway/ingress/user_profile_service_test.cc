@@ -5,29 +5,37 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
+#include <optional>
+#include <ostream>
 #include <string>
 #include <thread>  // NOLINT(build/c++11)
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gateway/common/fake_clock.h"
+#include "gateway/observability/gateway_metrics.h"
+#include "gateway/observability/metrics.h"
 #include "gateway/request/api_key_source.h"
 #include "gateway/response/error_mapper.h"
 #include "gateway/upstream/fake_upstream_client.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "usergateway/v1/user_profile.grpc.pb.h"
 
 namespace usergateway {
 namespace {
 
+using ::testing::MatchesRegex;
 using usergateway::v1::UpdateUserProfileRequest;
 using usergateway::v1::UpdateUserProfileResponse;
 using usergateway::v1::UserProfileGateway;
@@ -74,6 +82,39 @@ std::string ReasonOf(const grpc::Status& status) {
   return "<no ErrorInfo>";
 }
 
+constexpr char kUuidV4Regex[] =
+    "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}";
+
+// The ErrorInfo of an error's details, if it has one.
+std::optional<google::rpc::ErrorInfo> ErrorInfoOf(const grpc::Status& status) {
+  google::rpc::Status details;
+  if (!DecodeStatusDetails(status, &details)) return std::nullopt;
+  for (const google::protobuf::Any& any : details.details()) {
+    google::rpc::ErrorInfo info;
+    if (any.UnpackTo(&info)) return info;
+  }
+  return std::nullopt;
+}
+
+// Every value of initial metadata `key` the server sent on the call.
+std::vector<std::string> InitialMetadata(const grpc::ClientContext& context,
+                                         const std::string& key) {
+  std::vector<std::string> values;
+  auto [begin, end] = context.GetServerInitialMetadata().equal_range(key);
+  for (auto it = begin; it != end; ++it) {
+    values.emplace_back(it->second.data(), it->second.size());
+  }
+  return values;
+}
+
+// The X-Request-Id header of a request the upstream was sent.
+std::string RequestIdHeader(const UpstreamRequest& request) {
+  for (const Header& header : request.headers) {
+    if (header.name == "X-Request-Id") return header.value;
+  }
+  return "<none>";
+}
+
 UpdateUserProfileRequest ValidRequest() {
   UpdateUserProfileRequest request;
   request.set_enterprise_id("9a7e5d2b-1c3f-4e8a-b6d4-0f2e8c1a5b79");
@@ -86,7 +127,9 @@ class UserProfileServiceTest : public ::testing::Test {
  protected:
   void SetUp() override { StartWithKey("fixture-key"); }
 
-  void StartWithKey(const std::string& key) {
+  void StartWithKey(
+      const std::string& key,
+      const std::function<void(ServiceOptions*)>& configure = nullptr) {
     if (server_ != nullptr) server_->Shutdown();
     auto source = ApiKeySource::FromValue(key);
     ASSERT_TRUE(source.ok()) << source.status();
@@ -95,6 +138,8 @@ class UserProfileServiceTest : public ::testing::Test {
     options.translator.base_url = "https://acme-api.example.test/api";
     options.log_calls = true;
     options.log_sink = log_.Sink();
+    options.metrics = &gateway_metrics_;
+    if (configure) configure(&options);
     service_ = std::make_unique<UserProfileService>(options, &upstream_,
                                                     api_key_.get(), clock_);
     grpc::ServerBuilder builder;
@@ -118,6 +163,8 @@ class UserProfileServiceTest : public ::testing::Test {
     return stub_->UpdateUserProfile(context, request, response);
   }
 
+  metrics::Registry registry_;
+  GatewayMetrics gateway_metrics_{&registry_, "test"};
   FakeClock clock_;
   FakeUpstreamClient upstream_;
   LogRecorder log_;
@@ -214,6 +261,34 @@ TEST_F(UserProfileServiceTest, InvalidRequestNeverReachesTheUpstream) {
   EXPECT_EQ(log_.entries().size(), 1u);
 }
 
+TEST_F(UserProfileServiceTest, CallsAreCountedByCodeAndReasonWithTheirDuration) {
+  upstream_.SetResponder([this](const UpstreamRequest& request) {
+    clock_.Advance(absl::Milliseconds(3));
+    return std::optional<UpstreamResult>(
+        absl::StrContains(request.url, "missing")
+            ? FakeUpstreamClient::HttpResult(404, R"({"message":"Not found"})")
+            : FakeUpstreamClient::HttpResult(200, kUserJson));
+  });
+  UpdateUserProfileResponse response;
+  EXPECT_TRUE(Call(ValidRequest(), &response).ok());
+  UpdateUserProfileRequest missing = ValidRequest();
+  missing.set_user_id("missing");
+  EXPECT_EQ(Call(missing, &response).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Call(UpdateUserProfileRequest(), &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(gateway_metrics_.Call("OK", "").Value(), 1u);
+  EXPECT_EQ(gateway_metrics_.Call("NOT_FOUND", "UPSTREAM_NOT_FOUND").Value(),
+            1u);
+  EXPECT_EQ(gateway_metrics_.Call("INVALID_ARGUMENT", "INVALID_REQUEST").Value(),
+            1u);
+  EXPECT_EQ(gateway_metrics_.call_duration().Count(), 3u);
+  // Two calls took 3 ms on the simulated clock: both in the 5 ms bucket.
+  EXPECT_NEAR(gateway_metrics_.call_duration().Sum(), 0.006, 1e-9);
+  EXPECT_EQ(gateway_metrics_.calls_in_flight().Value(), 0);
+  // No label carries a user id.
+  EXPECT_EQ(registry_.Expose().find("missing"), std::string::npos);
+}
+
 TEST_F(UserProfileServiceTest, KeyThatCannotBeSentIsRefusedBeforeAnyCall) {
   // A control character inside the key (say, a key file with "\x01") would
   // corrupt the Authorization header, and so fail every call: the key
@@ -285,6 +360,184 @@ TEST_F(UserProfileServiceTest, CancelBeforeTheUpstreamCallStartedCancelsIt) {
   ASSERT_TRUE(log_.WaitFor(1));
   EXPECT_EQ(log_.entries().size(), 1u);
   EXPECT_EQ(log_.entries()[0].reason, "CALLER_CANCELLED");
+}
+
+
+// ---------------------------------------------------------------------------
+// The request id: one per call, drawn when it arrives, and the same
+// everywhere: the upstream's X-Request-Id, the caller's x-request-id
+// initial metadata, the error's ErrorInfo.metadata["request_id"] and the
+// log line.
+
+struct RequestIdCase {
+  std::string name;
+  // Sent as the caller's x-request-id, unless empty.
+  std::string caller_request_id;
+  // The upstream's answer; nullopt when the call must not reach it.
+  std::optional<UpstreamResult> upstream;
+  // Breaks the request (user_id "..") so that validation refuses it.
+  bool invalid_request = false;
+  // Gives the translator a path it refuses (a literal ".." segment, which
+  // the config would have refused at start-up): refused after the key was
+  // read, before an upstream request exists.
+  bool unbuildable_path = false;
+  grpc::StatusCode code;
+  std::string reason;  // empty for OK
+};
+
+void PrintTo(const RequestIdCase& c, std::ostream* os) { *os << c.name; }
+
+class RequestIdTest : public UserProfileServiceTest,
+                      public ::testing::WithParamInterface<RequestIdCase> {};
+
+TEST_P(RequestIdTest, OneIdForTheCallerTheUpstreamAndTheLog) {
+  const RequestIdCase& c = GetParam();
+  if (c.unbuildable_path) {
+    StartWithKey("fixture-key", [](ServiceOptions* options) {
+      options->translator.path_template = "/authn2/v0/../user/{user_id}";
+    });
+  }
+  if (c.upstream.has_value()) {
+    const UpstreamResult result = *c.upstream;
+    upstream_.SetResponder([result](const UpstreamRequest&) {
+      return std::optional<UpstreamResult>(result);
+    });
+  }
+  UpdateUserProfileRequest request = ValidRequest();
+  if (c.invalid_request) request.set_user_id("..");
+  grpc::ClientContext context;
+  if (!c.caller_request_id.empty()) {
+    context.AddMetadata("x-request-id", c.caller_request_id);
+  }
+  UpdateUserProfileResponse response;
+
+  const grpc::Status status = Call(request, &response, &context);
+
+  ASSERT_EQ(status.error_code(), c.code) << status.error_message();
+  // The caller got the id as initial metadata, once, whatever the outcome.
+  const std::vector<std::string> header =
+      InitialMetadata(context, "x-request-id");
+  ASSERT_EQ(header.size(), 1u);
+  const std::string& id = header[0];
+  if (c.caller_request_id.empty()) {
+    EXPECT_THAT(id, MatchesRegex(kUuidV4Regex));
+  } else {
+    EXPECT_EQ(id, c.caller_request_id);
+  }
+  // The upstream saw the same id.
+  if (c.upstream.has_value()) {
+    ASSERT_EQ(upstream_.started(), 1u);
+    EXPECT_EQ(upstream_.request(0).request_id, id);
+    EXPECT_EQ(RequestIdHeader(upstream_.request(0)), id);
+  } else {
+    EXPECT_EQ(upstream_.started(), 0u);
+  }
+  // An error quotes it in its ErrorInfo, the rest of the details intact.
+  if (!status.ok()) {
+    google::rpc::Status details;
+    ASSERT_TRUE(DecodeStatusDetails(status, &details));
+    EXPECT_EQ(details.message(), status.error_message());
+    const std::optional<google::rpc::ErrorInfo> info = ErrorInfoOf(status);
+    ASSERT_TRUE(info.has_value());
+    EXPECT_EQ(info->reason(), c.reason);
+    EXPECT_EQ(info->domain(), kErrorDomain);
+    ASSERT_EQ(info->metadata().count("request_id"), 1u);
+    EXPECT_EQ(info->metadata().at("request_id"), id);
+    EXPECT_EQ(info->metadata().count("attempts"), 1u);
+    if (c.invalid_request) {
+      bool has_bad_request = false;
+      for (const google::protobuf::Any& any : details.details()) {
+        has_bad_request |= any.Is<google::rpc::BadRequest>();
+      }
+      EXPECT_TRUE(has_bad_request);
+    }
+  }
+  // And so does the log line.
+  ASSERT_TRUE(log_.WaitFor(1));
+  ASSERT_EQ(log_.entries().size(), 1u);
+  EXPECT_EQ(log_.entries()[0].request_id, id);
+  EXPECT_EQ(log_.entries()[0].reason, c.reason);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, RequestIdTest,
+    ::testing::Values(
+        RequestIdCase{"Success", "",
+                      FakeUpstreamClient::HttpResult(200, kUserJson), false,
+                      false, grpc::StatusCode::OK, ""},
+        RequestIdCase{"SuccessWithCallerId", "caller-req-1",
+                      FakeUpstreamClient::HttpResult(200, kUserJson), false,
+                      false, grpc::StatusCode::OK, ""},
+        RequestIdCase{"UpstreamNotFound", "",
+                      FakeUpstreamClient::HttpResult(
+                          404, R"({"message": "Not found", "status": 404})"),
+                      false, false, grpc::StatusCode::NOT_FOUND,
+                      "UPSTREAM_NOT_FOUND"},
+        RequestIdCase{"UpstreamNotFoundWithCallerId", "caller-req-2",
+                      FakeUpstreamClient::HttpResult(
+                          404, R"({"message": "Not found", "status": 404})"),
+                      false, false, grpc::StatusCode::NOT_FOUND,
+                      "UPSTREAM_NOT_FOUND"},
+        RequestIdCase{"MalformedSuccessBody", "",
+                      FakeUpstreamClient::HttpResult(200, "<html>"), false,
+                      false, grpc::StatusCode::INTERNAL,
+                      "UPSTREAM_MALFORMED_RESPONSE"},
+        RequestIdCase{"InlineRefusal", "",
+                      FakeUpstreamClient::ErrorResult(
+                          TransportError::kOverloaded, "too many"),
+                      false, false, grpc::StatusCode::UNAVAILABLE,
+                      "GATEWAY_OVERLOADED"},
+        RequestIdCase{"InvalidRequest", "", std::nullopt, true, false,
+                      grpc::StatusCode::INVALID_ARGUMENT, "INVALID_REQUEST"},
+        RequestIdCase{"InvalidRequestWithCallerId", "caller-req-3",
+                      std::nullopt, true, false,
+                      grpc::StatusCode::INVALID_ARGUMENT, "INVALID_REQUEST"},
+        RequestIdCase{"RefusedBeforeTheUpstreamRequestExists", "",
+                      std::nullopt, false, true, grpc::StatusCode::INTERNAL,
+                      "GATEWAY_INTERNAL"}),
+    [](const ::testing::TestParamInfo<RequestIdCase>& info) {
+      return info.param.name;
+    });
+
+// A caller's x-request-id that could not be a header value is not echoed:
+// the caller, the upstream and the log get a fresh UUID instead.
+TEST_F(UserProfileServiceTest, InsaneCallerRequestIdIsReplacedEverywhere) {
+  upstream_.SetResponder([](const UpstreamRequest&) {
+    return std::optional<UpstreamResult>(FakeUpstreamClient::HttpResult(
+        404, R"({"message": "Not found", "status": 404})"));
+  });
+  grpc::ClientContext context;
+  const std::string too_long(129, 'r');
+  context.AddMetadata("x-request-id", too_long);
+  UpdateUserProfileResponse response;
+  const grpc::Status status = Call(ValidRequest(), &response, &context);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  const std::vector<std::string> header =
+      InitialMetadata(context, "x-request-id");
+  ASSERT_EQ(header.size(), 1u);
+  EXPECT_THAT(header[0], MatchesRegex(kUuidV4Regex));
+  ASSERT_EQ(upstream_.started(), 1u);
+  EXPECT_EQ(RequestIdHeader(upstream_.request(0)), header[0]);
+  const std::optional<google::rpc::ErrorInfo> info = ErrorInfoOf(status);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->metadata().at("request_id"), header[0]);
+}
+
+// Without a log_sink the service writes the log itself, through a
+// CallLogWriter whose drop counter it exposes; with one, it has none.
+TEST_F(UserProfileServiceTest, DefaultSinkIsAWriterWithADropCounter) {
+  EXPECT_EQ(service_->call_log_writer(), nullptr);
+  StartWithKey("fixture-key", [](ServiceOptions* options) {
+    options->log_sink = nullptr;
+    options->log_capacity = 16;
+  });
+  ASSERT_NE(service_->call_log_writer(), nullptr);
+  EXPECT_EQ(service_->call_log_writer()->dropped(), 0u);
+  StartWithKey("fixture-key", [](ServiceOptions* options) {
+    options->log_sink = nullptr;
+    options->log_calls = false;
+  });
+  EXPECT_EQ(service_->call_log_writer(), nullptr);
 }
 
 }  // namespace

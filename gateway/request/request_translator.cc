@@ -42,10 +42,17 @@ absl::Status ValidateUserAgent(absl::string_view user_agent) {
   return absl::OkStatus();
 }
 
+std::string RequestIdOf(const CallerMetadata& metadata) {
+  // The rule is header_policy's; with no allow-list the selection costs one
+  // pass over the few keys of interest the service copied out of the call.
+  return SelectForwardedMetadata(metadata, /*allow_list=*/{}).request_id;
+}
+
 absl::StatusOr<UpstreamRequest> BuildUpstreamRequest(
     const usergateway::v1::UpdateUserProfileRequest& request,
     const TranslatorConfig& config, absl::string_view api_key,
-    const CallerMetadata& metadata, absl::Time deadline) {
+    const CallerMetadata& metadata, absl::string_view request_id,
+    absl::Time deadline) {
   // The key itself must never reach a status message: it would travel to
   // the caller and into logs. ApiKeySource refuses such keys already; this
   // is the last line before a header is built from one.
@@ -80,7 +87,9 @@ absl::StatusOr<UpstreamRequest> BuildUpstreamRequest(
 
   ForwardedMetadata forwarded =
       SelectForwardedMetadata(metadata, config.forward_metadata);
-  out.request_id = std::move(forwarded.request_id);
+  // forwarded.request_id is ignored: the call's id was drawn when it
+  // arrived (RequestIdOf), before anything could refuse it.
+  out.request_id = std::string(request_id);
 
   // Five headers of the gateway's own, then up to two of trace context.
   out.headers.reserve(7 + forwarded.allow_listed.size());

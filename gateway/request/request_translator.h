@@ -5,10 +5,13 @@
 //
 //   TranslatorConfig config;
 //   config.base_url = "https://acme-api.esper.cloud/api";
+//   std::string request_id = RequestIdOf(metadata);  // first thing
+//   ...
 //   absl::StatusOr<UpstreamRequest> put = BuildUpstreamRequest(
-//       request, config, api_key, metadata, deadline);
+//       request, config, api_key, metadata, request_id, deadline);
 //   // put->url  == "https://acme-api.esper.cloud/api/authn2/v0/user/u-1"
 //   // put->body == R"({"first_name":"Ada"})"
+//   // put->request_id == request_id, also sent as X-Request-Id
 //
 // Run ValidateRequest (request_validator.h) first: the translator encodes
 // whatever it is given but does not re-check the request's rules.
@@ -83,6 +86,14 @@ absl::Status ValidateUserAgent(absl::string_view user_agent);
 bool IsMetadataKeyOfInterest(absl::string_view key,
                              const TranslatorConfig& config);
 
+// Returns the id of one call: the caller's first x-request-id when it is 1
+// to 128 visible ASCII characters (0x21..0x7E), else a new UUIDv4 (the rule
+// of ForwardedMetadata::request_id in header_policy.h). The service draws
+// it as soon as a call arrives, so that every outcome (an invalid request
+// or a refused key included) can quote it to the caller and in the log;
+// it then passes it to BuildUpstreamRequest.
+std::string RequestIdOf(const CallerMetadata& metadata);
+
 // Builds the PUT for `request`:
 //   url      base_url (trailing slashes dropped) + ExpandPathTemplate(
 //            path_template, PathValuesOf(request)).
@@ -92,15 +103,17 @@ bool IsMetadataKeyOfInterest(absl::string_view key,
 //              Content-Type: application/json
 //              Accept: application/json
 //              User-Agent: <config.user_agent>
-//              X-Request-Id: the caller's x-request-id when it is 1 to 128
-//                visible ASCII characters (0x21..0x7E), else a new UUIDv4
+//              X-Request-Id: `request_id` (RequestIdOf(metadata); a
+//                caller's x-request-id in `metadata` is not looked at
+//                again)
 //              traceparent (the first one) and tracestate (all values
 //                joined by ','), when the caller sent a well-formed
 //                W3C traceparent; both are dropped otherwise, as W3C Trace
 //                Context requires
 //              each allow-listed key the caller sent, in the caller's order
-//   request_id  the X-Request-Id value; deadline  `deadline`.
-// The caller's part (X-Request-Id, trace context, allow-listed keys) is
+//   request_id  `request_id`; deadline  `deadline`.
+// `request_id` must be what RequestIdOf returned: it is sent as given.
+// The caller's part (trace context, allow-listed keys) is
 // SelectForwardedMetadata(metadata, config.forward_metadata), which spells
 // out what is never forwarded, allow-listed or not (header_policy.h): grpc-*
 // and -bin keys, pseudo-headers, hop-by-hop and framing headers, the
@@ -118,7 +131,8 @@ bool IsMetadataKeyOfInterest(absl::string_view key,
 absl::StatusOr<UpstreamRequest> BuildUpstreamRequest(
     const usergateway::v1::UpdateUserProfileRequest& request,
     const TranslatorConfig& config, absl::string_view api_key,
-    const CallerMetadata& metadata, absl::Time deadline);
+    const CallerMetadata& metadata, absl::string_view request_id,
+    absl::Time deadline);
 
 }  // namespace usergateway
 

@@ -52,11 +52,13 @@ TranslatorConfig MakeConfig() {
   return config;
 }
 
+// Builds as the service does: the request id drawn from the same metadata.
 UpstreamRequest Build(const UpdateUserProfileRequest& request,
                       const TranslatorConfig& config,
                       const CallerMetadata& metadata = {}) {
-  absl::StatusOr<UpstreamRequest> built = BuildUpstreamRequest(
-      request, config, kApiKey, metadata, absl::InfiniteFuture());
+  absl::StatusOr<UpstreamRequest> built =
+      BuildUpstreamRequest(request, config, kApiKey, metadata,
+                           RequestIdOf(metadata), absl::InfiniteFuture());
   EXPECT_TRUE(built.ok()) << built.status();
   return built.ok() ? *std::move(built) : UpstreamRequest();
 }
@@ -181,7 +183,7 @@ TEST(BuildUpstreamRequestTest, NeverBuildsADotSegment) {
            {"e", ".", "{user_id}"}}) {
     const absl::StatusOr<UpstreamRequest> put = BuildUpstreamRequest(
         MakeRequest(user_id, "Ada", enterprise_id), config, kApiKey, {},
-        absl::InfiniteFuture());
+        kUuid, absl::InfiniteFuture());
     ASSERT_FALSE(put.ok()) << put->url;
     EXPECT_EQ(put.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(put.status().message(), HasSubstr(placeholder));
@@ -280,9 +282,10 @@ TEST(BuildUpstreamRequestTest, LongestValidNameRoundTrips) {
 
 TEST(BuildUpstreamRequestTest, HeadersInOrderWithCallerRequestId) {
   const absl::Time deadline = absl::FromUnixSeconds(1700000000);
-  absl::StatusOr<UpstreamRequest> put = BuildUpstreamRequest(
-      MakeRequest("user-1"), MakeConfig(), kApiKey,
-      {{"x-request-id", "req-42"}}, deadline);
+  const CallerMetadata metadata = {{"x-request-id", "req-42"}};
+  absl::StatusOr<UpstreamRequest> put =
+      BuildUpstreamRequest(MakeRequest("user-1"), MakeConfig(), kApiKey,
+                           metadata, RequestIdOf(metadata), deadline);
   ASSERT_TRUE(put.ok()) << put.status();
   EXPECT_EQ(put->url, "https://acme-api.esper.cloud/api/authn2/v0/user/user-1");
   EXPECT_EQ(put->body, R"({"first_name":"Ada"})");
@@ -324,6 +327,12 @@ class RequestIdTest : public ::testing::TestWithParam<RequestIdCase> {};
 
 TEST_P(RequestIdTest, ForwardedOnlyWhenSane) {
   const RequestIdCase& c = GetParam();
+  const std::string id = RequestIdOf({{"x-request-id", c.value}});
+  if (c.forwarded) {
+    EXPECT_EQ(id, c.value);
+  } else {
+    EXPECT_THAT(id, MatchesRegex(kUuidV4Regex));
+  }
   const UpstreamRequest put =
       Build(MakeRequest("u"), MakeConfig(), {{"x-request-id", c.value}});
   if (c.forwarded) {
@@ -350,6 +359,29 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<RequestIdCase>& info) {
       return info.param.name;
     });
+
+// The id is drawn once, when the call arrives (RequestIdOf); the
+// translator sends that one, whatever the metadata says, so that what the
+// caller and the log are told is what the upstream saw.
+TEST(BuildUpstreamRequestTest, SendsTheRequestIdItIsGiven) {
+  for (const CallerMetadata& metadata :
+       {CallerMetadata{}, CallerMetadata{{"x-request-id", "caller-id"}}}) {
+    absl::StatusOr<UpstreamRequest> put =
+        BuildUpstreamRequest(MakeRequest("u"), MakeConfig(), kApiKey,
+                             metadata, "drawn-id", absl::InfiniteFuture());
+    ASSERT_TRUE(put.ok()) << put.status();
+    EXPECT_EQ(put->request_id, "drawn-id");
+    EXPECT_EQ(HeaderLines(*put)[4], "X-Request-Id: drawn-id");
+  }
+}
+
+TEST(RequestIdOfTest, GeneratesAFreshUuidEachTime) {
+  const std::string first = RequestIdOf({});
+  const std::string second = RequestIdOf({{"traceparent", kTraceparent}});
+  EXPECT_THAT(first, MatchesRegex(kUuidV4Regex));
+  EXPECT_THAT(second, MatchesRegex(kUuidV4Regex));
+  EXPECT_NE(first, second);
+}
 
 TEST(BuildUpstreamRequestTest, FirstRequestIdWins) {
   EXPECT_EQ(Build(MakeRequest("u"), MakeConfig(),
@@ -509,7 +541,7 @@ class BadApiKeyTest : public ::testing::TestWithParam<KeyCase> {};
 TEST_P(BadApiKeyTest, RejectedWithoutLeakingTheKey) {
   const KeyCase& c = GetParam();
   const absl::StatusOr<UpstreamRequest> put =
-      BuildUpstreamRequest(MakeRequest("u"), MakeConfig(), c.key, {},
+      BuildUpstreamRequest(MakeRequest("u"), MakeConfig(), c.key, {}, kUuid,
                            absl::InfiniteFuture());
   ASSERT_FALSE(put.ok());
   EXPECT_EQ(put.status().code(), absl::StatusCode::kInvalidArgument);

@@ -293,6 +293,9 @@ def status(args):
         if args.attempts is not None:
             expect("ErrorInfo.metadata.attempts", metadata.get("attempts"),
                    args.attempts)
+        if args.request_id is not None:
+            expect("ErrorInfo.metadata.request_id",
+                   metadata.get("request_id"), args.request_id)
     if args.violation is not None:
         bad = [d for d in details
                if d.get("@type") == "type.googleapis.com/google.rpc.BadRequest"]
@@ -353,6 +356,7 @@ def main():
     p.add_argument("--http_status")
     p.add_argument("--attempts")
     p.add_argument("--violation")
+    p.add_argument("--request_id")
     p.set_defaults(run=status)
     p = sub.add_parser("request_count")
     p.add_argument("--port", required=True)
@@ -390,6 +394,14 @@ grpcurl_cmd() {  # grpcurl with bounded connect and call times
 
 grpcurl_tls() {  # grpcurl over TLS (the caller adds -cacert, -cert, -key)
   "$GRPCURL" -connect-timeout 10 -max-time 30 "$@"
+}
+
+# Prints the lines grpcurl -v lists under "Response headers received:" in
+# FILE (its stdout), one "name: value" each.
+response_headers() {
+  awk '/^Response headers received:$/ { on = 1; next }
+       on && /^$/ { exit }
+       on { print }' "$1"
 }
 
 update_request() {  # USER_ID FIRST_NAME -> the request as JSON
@@ -492,6 +504,13 @@ check_update_succeeds() {
     --target="/api/authn2/v0/user/$ADA_USER_ID" \
     --body="{\"first_name\": \"$first_name\"}" \
     --authorization="Bearer $VALID_KEY"
+  # The caller is told the call's request id: its own x-request-id comes
+  # back as a response header, which grpcurl -v prints.
+  run update_verbose grpcurl_cmd -v -H "x-request-id: e2e-update-verbose" \
+    -d "$(update_request "$ADA_USER_ID" "$first_name")" "$ADDR_A" "$METHOD"
+  expect_rc 0
+  response_headers "$WORK/update_verbose.out" >"$WORK/update_verbose.headers"
+  expect_line "$WORK/update_verbose.headers" 'x-request-id: e2e-update-verbose'
 }
 
 check_unknown_user_not_found() {
@@ -509,6 +528,24 @@ check_unknown_user_not_found() {
   expect_rc "$GRPCURL_NOT_FOUND"
   json_check status --reply="$WORK/not_found_json.err" --code=5 \
     --reason=UPSTREAM_NOT_FOUND --http_status=404 --attempts=1
+  # An error quotes the request id twice: the response header x-request-id
+  # (here a fresh UUID, the caller sent none) and ErrorInfo's request_id.
+  run not_found_verbose grpcurl_cmd -v -format-error -d "$request" \
+    "$ADDR_A" "$METHOD"
+  expect_rc "$GRPCURL_NOT_FOUND"
+  response_headers "$WORK/not_found_verbose.out" \
+    >"$WORK/not_found_verbose.headers"
+  local uuid='[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}'
+  expect_line "$WORK/not_found_verbose.headers" "x-request-id: $uuid"
+  local request_id
+  request_id="$(sed -n 's/^x-request-id: //p' \
+    "$WORK/not_found_verbose.headers" | head -n 1)"
+  [ -n "$request_id" ] || return 1  # (expect_line said why)
+  json_check status --reply="$WORK/not_found_verbose.err" --code=5 \
+    --reason=UPSTREAM_NOT_FOUND --request_id="$request_id"
+  # ... and it is the X-Request-Id the REST API received.
+  json_check upstream --port="$EMULATOR_PORT" --request_id="$request_id" \
+    --target="/api/authn2/v0/user/$UNKNOWN_USER_ID"
 }
 
 check_invalid_request() {

@@ -8,12 +8,19 @@
 // and "H2Tls"): against the emulator itself over HTTP/1.1, and over h2 with
 // TLS through nginx in front of it (UpstreamFront::kNginxH2). The others
 // say in a comment why one transport is enough.
+//
+// Every error quotes the call's request id twice: as the initial metadata
+// x-request-id and as ErrorInfo.metadata["request_id"].
+#include <grpcpp/grpcpp.h>
+
 #include <map>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/test_env.h"
@@ -22,12 +29,16 @@ namespace usergateway {
 namespace testing {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::MatchesRegex;
 using ::testing::Not;
 using ::testing::StartsWith;
 
 constexpr absl::string_view kDomain = "usergateway.v1";
+constexpr char kUuidV4Pattern[] =
+    "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}";
 
 std::unique_ptr<TestEnv> StartEnv(TestEnvOptions options = TestEnvOptions()) {
   absl::StatusOr<std::unique_ptr<TestEnv>> env =
@@ -52,6 +63,41 @@ INSTANTIATE_TEST_SUITE_P(Http1, GatewayErrorsTest,
                          ::testing::Values(UpstreamFront::kNone));
 INSTANTIATE_TEST_SUITE_P(H2Tls, GatewayErrorsTest,
                          ::testing::Values(UpstreamFront::kNginxH2));
+
+// A call that keeps the gateway's initial metadata "x-request-id", which
+// CallResult does not.
+struct CallWithRequestId {
+  grpc::Status status;
+  std::vector<std::string> request_ids;  // every x-request-id value
+};
+
+CallWithRequestId CallKeepingRequestId(
+    usergateway::v1::UserProfileGateway::Stub& stub,
+    const usergateway::v1::UpdateUserProfileRequest& request,
+    const std::string& caller_request_id = "") {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  if (!caller_request_id.empty()) {
+    context.AddMetadata("x-request-id", caller_request_id);
+  }
+  usergateway::v1::UpdateUserProfileResponse response;
+  CallWithRequestId out;
+  out.status = stub.UpdateUserProfile(&context, request, &response);
+  auto [begin, end] =
+      context.GetServerInitialMetadata().equal_range("x-request-id");
+  for (auto it = begin; it != end; ++it) {
+    out.request_ids.emplace_back(it->second.data(), it->second.size());
+  }
+  return out;
+}
+
+// ErrorInfo.metadata["request_id"] of an error, or "<absent>".
+std::string ErrorInfoRequestId(const grpc::Status& status) {
+  const ErrorDetails details = DecodeDetails(status);
+  if (!details.error_info.has_value()) return "<absent>";
+  auto it = details.error_info->metadata().find("request_id");
+  return it == details.error_info->metadata().end() ? "<absent>" : it->second;
+}
 
 // What a caller must see for one error.
 struct ExpectedError {
@@ -167,6 +213,28 @@ TEST(GatewayErrorsTest, InvalidRequestIsRefusedWithoutAnUpstreamCall) {
   EXPECT_EQ(env->gateway().UpstreamStats().transfers, 0u);
 }
 
+// One transport: refused before any upstream request exists, and still
+// quotable: the id in the initial metadata and in ErrorInfo, the caller's
+// own when it sent one.
+TEST(GatewayErrorsTest, InvalidRequestQuotesTheRequestId) {
+  std::unique_ptr<TestEnv> env = StartEnv();
+  ASSERT_NE(env, nullptr);
+
+  CallWithRequestId fresh = CallKeepingRequestId(
+      env->stub(), usergateway::v1::UpdateUserProfileRequest());
+  CallWithRequestId quoted =
+      CallKeepingRequestId(env->stub(), MakeRequest("..", "Ada"), "caller-3");
+
+  EXPECT_EQ(fresh.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_EQ(fresh.request_ids.size(), 1u);
+  EXPECT_THAT(fresh.request_ids[0], MatchesRegex(kUuidV4Pattern));
+  EXPECT_EQ(ErrorInfoRequestId(fresh.status), fresh.request_ids[0]);
+  EXPECT_EQ(quoted.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(quoted.request_ids, ElementsAre("caller-3"));
+  EXPECT_EQ(ErrorInfoRequestId(quoted.status), "caller-3");
+  EXPECT_THAT(env->emulator().Requests(), IsEmpty());
+}
+
 TEST_P(GatewayErrorsTest, WrongApiKeyIsUnauthenticatedNamingTheGatewaysKey) {
   TestEnvOptions options = Options();
   options.configure = [](Config* config) {
@@ -278,6 +346,33 @@ TEST_P(GatewayErrorsTest, DrfFieldErrorsBecomeBadRequestViolations) {
             "Not a valid choice.");
   EXPECT_THAT(r.status.error_message(),
               HasSubstr("This field may not be blank."));
+}
+
+// The id the caller is told (initial metadata and ErrorInfo) is the
+// X-Request-Id the upstream received.
+TEST_P(GatewayErrorsTest, UpstreamErrorQuotesTheRequestIdTheUpstreamSaw) {
+  std::unique_ptr<TestEnv> env = StartEnv(Options());
+  ASSERT_NE(env, nullptr);
+  const auto unknown =
+      MakeRequest("00000000-0000-4000-8000-000000000000", "X");
+
+  CallWithRequestId fresh = CallKeepingRequestId(env->stub(), unknown);
+  CallWithRequestId quoted =
+      CallKeepingRequestId(env->stub(), unknown, "caller-req-404");
+
+  std::vector<RecordedRequest> requests = env->emulator().Requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(fresh.status.error_code(), grpc::StatusCode::NOT_FOUND);
+  ASSERT_EQ(fresh.request_ids.size(), 1u);
+  EXPECT_THAT(fresh.request_ids[0], MatchesRegex(kUuidV4Pattern));
+  EXPECT_EQ(ErrorInfoRequestId(fresh.status), fresh.request_ids[0]);
+  EXPECT_THAT(requests[0].HeaderValues("X-Request-Id"),
+              ElementsAre(fresh.request_ids[0]));
+  EXPECT_EQ(quoted.status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(quoted.request_ids, ElementsAre("caller-req-404"));
+  EXPECT_EQ(ErrorInfoRequestId(quoted.status), "caller-req-404");
+  EXPECT_THAT(requests[1].HeaderValues("X-Request-Id"),
+              ElementsAre("caller-req-404"));
 }
 
 TEST_P(GatewayErrorsTest, UnknownUserIsNotFound) {

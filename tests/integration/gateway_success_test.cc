@@ -1,7 +1,8 @@
 // Successful calls through the real gateway and the real emulator: the
 // returned user field by field against the fixture, the exact request the
 // upstream received, path encoding, the {enterprise_id} path template, API
-// key rotation without a restart, HTTPS with a private CA, and the call log.
+// key rotation without a restart, HTTPS with a private CA, the request id
+// the caller gets back, and the call log.
 //
 // The tests about what the upstream receives and returns run twice
 // (instantiations "Http1" and "H2Tls"): against the emulator itself over
@@ -9,6 +10,7 @@
 // (UpstreamFront::kNginxH2), which passes requests and replies through
 // unchanged. The others say in a comment why one transport is enough.
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
 #include <string>
@@ -18,6 +20,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/fixture_matcher.h"
@@ -52,6 +56,33 @@ TestEnvOptions Over(UpstreamFront front) {
   TestEnvOptions options;
   options.upstream_front = front;
   return options;
+}
+
+// A call that keeps the gateway's initial metadata "x-request-id", which
+// CallResult does not.
+struct CallWithRequestId {
+  grpc::Status status;
+  usergateway::v1::UpdateUserProfileResponse response;
+  std::vector<std::string> request_ids;  // every x-request-id value
+};
+
+CallWithRequestId CallKeepingRequestId(
+    usergateway::v1::UserProfileGateway::Stub& stub,
+    const usergateway::v1::UpdateUserProfileRequest& request,
+    const std::string& caller_request_id = "") {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  if (!caller_request_id.empty()) {
+    context.AddMetadata("x-request-id", caller_request_id);
+  }
+  CallWithRequestId out;
+  out.status = stub.UpdateUserProfile(&context, request, &out.response);
+  auto [begin, end] =
+      context.GetServerInitialMetadata().equal_range("x-request-id");
+  for (auto it = begin; it != end; ++it) {
+    out.request_ids.emplace_back(it->second.data(), it->second.size());
+  }
+  return out;
 }
 
 // The tests run over each upstream transport.
@@ -232,6 +263,30 @@ TEST_P(GatewaySuccessTest, GeneratesAFreshUuidRequestIdWhenTheCallerSentNone) {
   EXPECT_FALSE(requests[0].HasHeader("tracestate"));
 }
 
+// The caller learns the call's request id from the initial metadata
+// x-request-id: its own when it sent one, else the UUID the upstream got.
+TEST_P(GatewaySuccessTest, RequestIdIsReturnedAsInitialMetadata) {
+  std::unique_ptr<TestEnv> env = StartEnv(Options());
+  ASSERT_NE(env, nullptr);
+
+  CallWithRequestId fresh =
+      CallKeepingRequestId(env->stub(), MakeRequest(kAdaUserId, "Fresh"));
+  CallWithRequestId quoted = CallKeepingRequestId(
+      env->stub(), MakeRequest(kAdaUserId, "Quoted"), "caller-req-77");
+
+  ASSERT_TRUE(fresh.status.ok()) << fresh.status.error_message();
+  ASSERT_TRUE(quoted.status.ok()) << quoted.status.error_message();
+  std::vector<RecordedRequest> requests = env->emulator().Requests();
+  ASSERT_EQ(requests.size(), 2u);
+  ASSERT_EQ(fresh.request_ids.size(), 1u);
+  EXPECT_THAT(fresh.request_ids[0], MatchesRegex(kUuidV4Pattern));
+  EXPECT_THAT(requests[0].HeaderValues("X-Request-Id"),
+              ElementsAre(fresh.request_ids[0]));
+  EXPECT_THAT(quoted.request_ids, ElementsAre("caller-req-77"));
+  EXPECT_THAT(requests[1].HeaderValues("X-Request-Id"),
+              ElementsAre("caller-req-77"));
+}
+
 TEST_P(GatewaySuccessTest, UserIdIsOnePercentEncodedPathSegment) {
   std::unique_ptr<TestEnv> env = StartEnv(Options());
   ASSERT_NE(env, nullptr);
@@ -363,6 +418,22 @@ class StderrCapture {
     }
     if (fd >= 0) close(fd);
   }
+  // Waits (real time, bounded) until `n` call log lines were written: the
+  // log is written by a thread of its own, after the call's completion
+  // was handed to gRPC. Returns whether they were.
+  bool WaitForCallLines(size_t n) const {
+    return PollUntil(
+        [this, n] {
+          absl::StatusOr<std::string> text = ReadFile(path_);
+          size_t lines = 0;
+          for (absl::string_view line : absl::StrSplit(
+                   text.ok() ? *text : "", '\n', absl::SkipEmpty())) {
+            lines += absl::StrContains(line, "\"grpc_code\":") ? 1 : 0;
+          }
+          return lines >= n;
+        },
+        absl::Seconds(10));
+  }
   // Restores stderr and returns what was written meanwhile.
   std::string Finish() {
     if (saved_ >= 0) {
@@ -401,6 +472,7 @@ TEST_P(GatewaySuccessTest, CallLogHasOneLinePerCallAndNoSecrets) {
   ASSERT_TRUE(capture.ok());
   CallResult ok = Call(env->stub(), MakeRequest(kAdaUserId, "Logged"), with_id);
   CallResult missing = Call(env->stub(), MakeRequest("nobody", "Logged"));
+  EXPECT_TRUE(capture.WaitForCallLines(2));
   const std::string log = capture.Finish();
 
   ASSERT_TRUE(ok.status.ok()) << ok.status.error_message();
@@ -417,6 +489,15 @@ TEST_P(GatewaySuccessTest, CallLogHasOneLinePerCallAndNoSecrets) {
   EXPECT_THAT(lines[0], HasSubstr("\"http_status\":200"));
   EXPECT_THAT(lines[0], HasSubstr("\"attempts\":3"));
   EXPECT_THAT(lines[1], HasSubstr("\"grpc_code\":\"NOT_FOUND\""));
+  // The error's line has the id the caller was given in its ErrorInfo.
+  const ErrorDetails details = DecodeDetails(missing.status);
+  ASSERT_TRUE(details.error_info.has_value());
+  ASSERT_EQ(details.error_info->metadata().count("request_id"), 1u);
+  EXPECT_THAT(lines[1],
+              HasSubstr(absl::StrCat("\"request_id\":\"",
+                                     details.error_info->metadata().at(
+                                         "request_id"),
+                                     "\"")));
   EXPECT_THAT(lines[1], HasSubstr("\"reason\":\"UPSTREAM_NOT_FOUND\""));
   EXPECT_THAT(lines[1], HasSubstr("\"attempts\":1"));
   EXPECT_THAT(log, Not(HasSubstr("fixture-token-")));

@@ -584,6 +584,9 @@ def build(args):
                                         thread_breakdown(many[0]["measure"]),
                                         thread_breakdown(one[0]["measure"])))
 
+    # --- metrics cost ---------------------------------------------------------
+    metrics_section(table, run, gateway_cpu)
+
     # --- in flight ----------------------------------------------------------
     for name, label in (
             ("hold_http1", "HTTP/1.1 upstream, default flags"),
@@ -720,6 +723,36 @@ def numbered_runs(run, prefix):
             break
         rounds.append(figures)
     return rounds
+
+
+TARGET_METRICS_CPU_RATIO = 1.03
+
+
+def metrics_section(table, run, gateway_cpu):
+    """Metrics on (--admin_listen) vs off, alternating fixed-rate rounds."""
+    on = numbered_runs(run, "metrics_on")
+    off = numbered_runs(run, "metrics_off")
+    if not on or not off:
+        return
+    table.section("Metrics cost: --admin_listen (recorded and scraped) vs "
+                  "off, %d alternating rounds at a fixed rate" % len(on),
+                  "metrics")
+    for label, rounds in (("on", on), ("off", off)):
+        table.row("metrics %s: CPU per 1000 calls/s, median (rounds); "
+                  "p50 / p99 ms" % label,
+                  "%s (%s); %s / %s" % (
+                      fmt(median([gateway_cpu(f) for f in rounds])),
+                      ", ".join(fmt(gateway_cpu(f)) for f in rounds),
+                      fmt(median([f["p50_ms"] for f in rounds])),
+                      fmt(median([f["p99_ms"] for f in rounds]))),
+                  "%d calls" % sum(f["count"] for f in rounds))
+    ratios = [gateway_cpu(a) / gateway_cpu(b) for a, b in zip(on, off)
+              if gateway_cpu(a) and gateway_cpu(b)]
+    if ratios:
+        ratio = median(ratios)
+        table.row("CPU per call, on / off, median of paired rounds",
+                  fmt(ratio, 3), "<= %.2f" % TARGET_METRICS_CPU_RATIO,
+                  ratio <= TARGET_METRICS_CPU_RATIO)
 
 
 def median(values):
