@@ -18,6 +18,10 @@ namespace {
 constexpr absl::string_view kShutdownDetail = "gateway shutting down";
 constexpr absl::string_view kCancelDetail = "cancelled by the caller";
 
+// TLS connections one loop sets up at once to an https upstream that
+// declined h2 (see ApplyHostLimit).
+constexpr long kConnectRamp = 64;  // NOLINT(runtime/int): libcurl's type
+
 
 enum class Phase {
   kQueued,        // accepted by Start, not yet seen by the loop
@@ -124,7 +128,10 @@ class Call final : public UpstreamCall,
       metrics_->transfers_waiting->Add(-1);
     }
     waiting_counted = false;
-    loop_owner_->NoteConnection(sent.protocol, sent.tls_session_resumed);
+    long connects = 0;  // NOLINT(runtime/int): libcurl's type
+    curl_easy_getinfo(sent.easy, CURLINFO_NUM_CONNECTS, &connects);
+    loop_owner_->NoteConnection(sent.protocol, sent.tls_session_resumed,
+                                connects > 0);
   }
   // libcurl's own re-send is one more attempt, and a retry the budget must
   // allow.
@@ -367,7 +374,8 @@ void AttemptScheduler::OnTurn() {
 }
 
 void AttemptScheduler::NoteConnection(WireProtocol protocol,
-                                      bool tls_session_resumed) {
+                                      bool tls_session_resumed,
+                                      bool new_connection) {
   if (tls_session_resumed) {
     tls_sessions_resumed_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -375,10 +383,23 @@ void AttemptScheduler::NoteConnection(WireProtocol protocol,
   if (protocol != WireProtocol::kHttp1Tls && protocol != WireProtocol::kHttp2Tls) {
     return;
   }
+  if (protocol == WireProtocol::kHttp1Tls && new_connection) {
+    // One more connection up: the ramp lets one more handshake start.
+    ++http1_connections_;
+    host_limit_dirty_ = true;
+  }
   if (protocol == negotiated_) return;
   // Applied in the next turn, outside libcurl's callback.
   negotiated_ = protocol;
   host_limit_dirty_ = true;
+}
+
+bool AttemptScheduler::StillWaiting(
+    const std::pair<Call*, uint64_t>& entry) const {
+  auto it = calls_.find(entry.first);
+  return it != calls_.end() && entry.first->phase == Phase::kTransferring &&
+         entry.first->attempt_serial == entry.second &&
+         !entry.first->sink.connected;
 }
 
 void AttemptScheduler::ApplyHostLimit() {
@@ -388,25 +409,34 @@ void AttemptScheduler::ApplyHostLimit() {
     return;
   }
   // The upstream declined h2: every call in flight needs a connection of
-  // its own, as with http://. Transfers already waiting for a connection
-  // slot would wait for one of the few allowed so far (libcurl moves one
-  // waiting transfer per finished one): start them again, now without
-  // waiting for a connection to multiplex on.
-  loop_->SetMaxHostConnections(0);
-  for (const auto& entry : calls_) {
+  // its own, as with http://. But thousands of TLS handshakes at once
+  // starve each other past the connect timeout (BENCHMARKS.md), so the
+  // limit ramps: the connections up so far plus kConnectRamp more being
+  // set up; each one that comes up lets the next waiting transfer go.
+  const long limit =  // NOLINT(runtime/int): libcurl's type
+      http1_connections_ + kConnectRamp;
+  loop_->SetMaxHostConnections(limit);
+  // libcurl moves a transfer waiting for a slot only when another one
+  // finishes, not when the limit grows: start the oldest waiting ones
+  // again (no longer waiting for a connection to multiplex on), as many as
+  // the limit grew.
+  size_t kicks = static_cast<size_t>(std::max<long>(  // NOLINT
+      0, limit - kicked_limit_));
+  kicked_limit_ = std::max(kicked_limit_, limit);
+  while (kicks > 0 && !waiting_.empty()) {
+    const std::pair<Call*, uint64_t> entry = waiting_.front();
+    waiting_.pop_front();
+    if (!StillWaiting(entry)) continue;  // done, retried, or on its way
     Call* call = entry.first;
-    if (call->phase != Phase::kTransferring || call->sink.connected) continue;
     CURL* easy = call->slot->easy.get();
     curl_off_t name_lookup_us = 0;
     curl_easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &name_lookup_us);
     if (name_lookup_us > 0) continue;  // connecting already
     loop_->Remove(easy);
     curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 0L);
-    if (loop_->Add(easy) != CURLM_OK) {
-      // Leave it to its guard: it will end at its limit like any waiting
-      // transfer. (Add only fails when libcurl is out of memory.)
-      continue;
-    }
+    // On failure (libcurl out of memory) the guard ends it at its limit.
+    (void)loop_->Add(easy);
+    --kicks;
   }
 }
 
@@ -569,6 +599,14 @@ void AttemptScheduler::StartAttempt(Call* call) {
   // guard ends it if it is still waiting for one. At the limit itself, not
   // later: the caller's own deadline is only --deadline_margin_ms away.
   call->guard_due = now + absl::Milliseconds(timeout_ms);
+  if (host_limit_auto_h2_ && negotiated_ != WireProtocol::kHttp2Tls) {
+    // Kept short: entries at the front whose attempt is gone or sent go
+    // as new ones come.
+    while (!waiting_.empty() && !StillWaiting(waiting_.front())) {
+      waiting_.pop_front();
+    }
+    waiting_.emplace_back(call, call->attempt_serial);
+  }
   guards_.emplace(std::make_pair(call->guard_due, call->attempt_serial), call);
 }
 
@@ -796,6 +834,7 @@ void AttemptScheduler::OnStop() {
   }
   timers_ = decltype(timers_)();
   guards_.clear();
+  waiting_.clear();
   // Easy handles are cleaned up on the thread that used them.
   pool_.Clear();
 }

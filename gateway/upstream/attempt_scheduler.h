@@ -24,6 +24,7 @@
 #include <condition_variable>  // NOLINT(build/c++11)
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>  // NOLINT(build/c++11)
 #include <queue>
@@ -115,7 +116,8 @@ class AttemptScheduler final
   // Loop thread only (from a request callback): the connection a request
   // went out on. The first TLS connection's ALPN decides an automatic host
   // limit: h2 keeps it, http/1.1 lifts it (see max_host_connections).
-  void NoteConnection(WireProtocol protocol, bool tls_session_resumed);
+  void NoteConnection(WireProtocol protocol, bool tls_session_resumed,
+                      bool new_connection);
 
   // CurlEventLoop::Handler (loop thread).
   void OnTurn() override;
@@ -144,6 +146,8 @@ class AttemptScheduler final
   // Sets the limit for the negotiated protocol (after NoteConnection saw it
   // change) and restarts the transfers waiting for a connection slot.
   void ApplyHostLimit();
+  // The waiting_ entry's attempt still runs and has sent nothing.
+  bool StillWaiting(const std::pair<Call*, uint64_t>& entry) const;
   // Counts the attempt that ran on the call's slot (unless `counted` is
   // false: it never had a connection), removes the transfer (aborting it if
   // it is still running), drops its guard and returns the slot to the pool.
@@ -208,6 +212,14 @@ class AttemptScheduler final
   long h2_host_limit_ = 0;  // NOLINT(runtime/int): libcurl's type
   WireProtocol negotiated_ = WireProtocol::kUnknown;
   bool host_limit_dirty_ = false;
+  // HTTP/1.1 TLS connections that came up, for the connection ramp, and
+  // the highest limit whose growth was already used to restart transfers.
+  long http1_connections_ = 0;  // NOLINT(runtime/int)
+  long kicked_limit_ = 0;       // NOLINT(runtime/int)
+  // Attempts started under the automatic limit, oldest first, with their
+  // serials: the ones still waiting for a connection slot are restarted in
+  // this order. Stale entries are skipped when reached.
+  std::deque<std::pair<Call*, uint64_t>> waiting_;
   uint64_t attempt_serials_ = 0;  // the last attempt serial handed out
   absl::BitGen gen_;
   absl::flat_hash_map<Call*, std::shared_ptr<Call>> calls_;

@@ -78,9 +78,11 @@ struct CurlUpstreamOptions {
   // fit, while a burst can no longer open one TLS connection per call that
   // finds no free stream on the connections still handshaking
   // (BENCHMARKS.md). What the first TLS connection negotiates (ALPN) then
-  // decides: h2 keeps that limit; http/1.1 lifts it, as for http://, and
-  // restarts the transfers already waiting for a slot; a later connection
-  // may switch it back. For http:// (HTTP/1.1 only: h2 is negotiated over
+  // decides: h2 keeps that limit; http/1.1 makes it ramp instead (the
+  // connections up so far plus 64 being set up, per loop), so that every
+  // call soon has a connection of its own without thousands of handshakes
+  // starving each other, restarting the transfers waiting for a slot as it
+  // grows; a later h2 connection switches it back. For http:// (HTTP/1.1 only: h2 is negotiated over
   // TLS) it stays unlimited, since each call in flight needs its own
   // connection. Clients mixing schemes should set the limit explicitly.
   long max_host_connections = 0;  // NOLINT(runtime/int): libcurl's type
