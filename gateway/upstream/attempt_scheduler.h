@@ -115,7 +115,8 @@ class AttemptScheduler final
 
   // Loop thread only (from a request callback): the connection a request
   // went out on. The first TLS connection's ALPN decides an automatic host
-  // limit: h2 keeps it, http/1.1 lifts it (see max_host_connections).
+  // limit: h2 keeps it, http/1.1 turns it into a ramp (see
+  // max_host_connections).
   void NoteConnection(WireProtocol protocol, bool tls_session_resumed,
                       bool new_connection);
 
