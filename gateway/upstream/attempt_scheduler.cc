@@ -394,6 +394,22 @@ void AttemptScheduler::NoteConnection(WireProtocol protocol,
   host_limit_dirty_ = true;
 }
 
+namespace {
+
+// A transfer that waits for a connection slot has not even resolved the
+// host yet (libcurl checks its limits first): no lookup time, no address.
+bool WaitingForConnectionSlot(const Call& call) {
+  if (call.sink.connected) return false;
+  CURL* easy = call.slot->easy.get();
+  curl_off_t name_lookup_us = 0;
+  curl_easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &name_lookup_us);
+  char* ip = nullptr;
+  curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &ip);
+  return name_lookup_us == 0 && (ip == nullptr || ip[0] == '\0');
+}
+
+}  // namespace
+
 bool AttemptScheduler::StillWaiting(
     const std::pair<Call*, uint64_t>& entry) const {
   auto it = calls_.find(entry.first);
@@ -428,10 +444,8 @@ void AttemptScheduler::ApplyHostLimit() {
     waiting_.pop_front();
     if (!StillWaiting(entry)) continue;  // done, retried, or on its way
     Call* call = entry.first;
+    if (!WaitingForConnectionSlot(*call)) continue;  // connecting already
     CURL* easy = call->slot->easy.get();
-    curl_off_t name_lookup_us = 0;
-    curl_easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &name_lookup_us);
-    if (name_lookup_us > 0) continue;  // connecting already
     loop_->Remove(easy);
     curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 0L);
     // On failure (libcurl out of memory) the guard ends it at its limit.
@@ -611,18 +625,8 @@ void AttemptScheduler::StartAttempt(Call* call) {
 }
 
 void AttemptScheduler::GuardFired(Call* call, absl::Time now) {
-  // A transfer that waits for a connection slot has not even resolved the
-  // host yet (libcurl checks its limits first). Once it has, it is
-  // connecting or connected, and libcurl's own timeout applies.
-  CURL* easy = call->slot->easy.get();
-  curl_off_t name_lookup_us = 0;
-  curl_easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &name_lookup_us);
-  char* ip = nullptr;
-  curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &ip);
-  if (call->sink.connected || name_lookup_us > 0 ||
-      (ip != nullptr && ip[0] != '\0')) {
-    return;
-  }
+  // Connecting or connected: libcurl's own timeout applies.
+  if (!WaitingForConnectionSlot(*call)) return;
   // Still waiting for a connection (or a name): nothing was sent, so this
   // is not an attempt, and not retried: a new transfer would wait at the
   // back of the same queue.
