@@ -1,8 +1,5 @@
 #include "gateway/ingress/admin_server.h"
 
-#include <arpa/inet.h>
-#include <dirent.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <chrono>  // NOLINT(build/c++11)
@@ -13,9 +10,9 @@
 
 #include "absl/memory/memory.h"
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "gateway/common/socket_scan.h"
 #include "httplib.h"
 
 namespace usergateway {
@@ -34,16 +31,6 @@ void Reply(httplib::Response& res, int status, absl::string_view text) {
   res.set_content(absl::StrCat(text, "\n"), kTextPlain);
 }
 
-int PortOf(const sockaddr_storage& address) {
-  if (address.ss_family == AF_INET) {
-    return ntohs(reinterpret_cast<const sockaddr_in&>(address).sin_port);
-  }
-  if (address.ss_family == AF_INET6) {
-    return ntohs(reinterpret_cast<const sockaddr_in6&>(address).sin6_port);
-  }
-  return -1;
-}
-
 // Shuts down the reading side of every connected TCP socket of this process
 // whose local port is `port`: the connections this server accepted.
 // cpp-httplib (0.11) does not hand out its accepted sockets, and a worker
@@ -53,30 +40,9 @@ int PortOf(const sockaddr_storage& address) {
 // open). The worker still owns and closes the descriptor. The listening
 // socket has no peer and is skipped.
 void ShutdownAcceptedSockets(int port) {
-  DIR* dir = opendir("/proc/self/fd");
-  if (dir == nullptr) return;
-  std::vector<int> fds;
-  const int dir_fd = dirfd(dir);
-  while (const dirent* entry = readdir(dir)) {
-    int fd = -1;
-    if (absl::SimpleAtoi(entry->d_name, &fd) && fd != dir_fd) {
-      fds.push_back(fd);
-    }
-  }
-  closedir(dir);
-  for (int fd : fds) {
-    sockaddr_storage local{};
-    sockaddr_storage peer{};
-    socklen_t local_len = sizeof(local);
-    socklen_t peer_len = sizeof(peer);
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) !=
-            0 ||
-        PortOf(local) != port ||
-        getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
-      continue;
-    }
-    shutdown(fd, SHUT_RD);
-  }
+  ForEachConnectedSocket([port](int fd, int local_port, int) {
+    if (local_port == port) shutdown(fd, SHUT_RD);
+  });
 }
 
 }  // namespace

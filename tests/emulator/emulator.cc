@@ -1,7 +1,6 @@
 #include "tests/emulator/emulator.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -21,12 +20,12 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "httplib.h"
+#include "gateway/common/socket_scan.h"
 #include "tests/emulator/embedded_users.h"
 
 namespace usergateway {
@@ -221,46 +220,6 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ostringstream text;
   text << file.rdbuf();
   return text.str();
-}
-
-int PortOf(const sockaddr_storage& addr) {
-  if (addr.ss_family == AF_INET) {
-    return ntohs(reinterpret_cast<const sockaddr_in&>(addr).sin_port);
-  }
-  if (addr.ss_family == AF_INET6) {
-    return ntohs(reinterpret_cast<const sockaddr_in6&>(addr).sin6_port);
-  }
-  return -1;
-}
-
-// Calls `fn(fd, local_port, peer_port)` for every connected TCP socket of
-// this process. cpp-httplib does not hand handlers their socket, so the
-// emulator finds it by its ports.
-template <typename Fn>
-void ForEachConnectedSocket(Fn fn) {
-  DIR* dir = opendir("/proc/self/fd");
-  if (dir == nullptr) return;
-  std::vector<int> fds;
-  const int dir_fd = dirfd(dir);
-  while (const dirent* entry = readdir(dir)) {
-    int fd = -1;
-    if (absl::SimpleAtoi(entry->d_name, &fd) && fd != dir_fd) {
-      fds.push_back(fd);
-    }
-  }
-  closedir(dir);
-  for (int fd : fds) {
-    sockaddr_storage local{};
-    sockaddr_storage peer{};
-    socklen_t local_len = sizeof(local);
-    socklen_t peer_len = sizeof(peer);
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) !=
-            0 ||
-        getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
-      continue;
-    }
-    fn(fd, PortOf(local), PortOf(peer));
-  }
 }
 
 // Closes the request's connection with a TCP RST and no reply: SO_LINGER
