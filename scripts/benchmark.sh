@@ -366,7 +366,8 @@ log "metrics: $metrics_rounds rounds of $metrics_calls calls at $rate calls/s, o
 for round in $(seq 1 "$metrics_rounds"); do
   measured_ghz "metrics_on.$round" --pid "gateway=$on_pid" -- \
     "${ghz_update[@]}" --rps "$rate" -c 16 -n "$metrics_calls" "$on_addr"
-  curl -sf "http://127.0.0.1:$(cat "$work/metrics_on.admin_port")/metrics" \
+  python3 -c 'import sys, urllib.request; sys.stdout.buffer.write(urllib.request.urlopen(sys.argv[1], timeout=10).read())' \
+    "http://127.0.0.1:$(cat "$work/metrics_on.admin_port")/metrics" \
     >"$results/metrics_scrape.txt" || fail_step "metrics: /metrics scrape failed"
   measured_ghz "metrics_off.$round" --pid "gateway=$off_pid" -- \
     "${ghz_update[@]}" --rps "$rate" -c 16 -n "$metrics_calls" "$off_addr"
