@@ -2,9 +2,10 @@
 # Installs what is missing, then runs every test: the whole Bazel suite
 # (unit, integration against the upstream emulator, end to end with the
 # built binaries, grpcurl and grpc-health-probe), once normally and once
-# under AddressSanitizer + UBSan; and the benchmark's smoke run
-# (scripts/benchmark.sh --smoke, seconds, no targets judged) on the binaries
-# the first pass built, counted as one test, so that it never rots.
+# under AddressSanitizer + UBSan; then the suites outside Bazel (run_step
+# below), each on the binaries the first pass built: the benchmark's smoke
+# run (scripts/benchmark.sh --smoke, seconds, no targets judged, one test, so
+# that it never rots).
 # Ends with one line: `N passed, N failed` (and `, N skipped` when any).
 #
 # Usage: scripts/test.sh [--quick]   (--quick: skip the ASan pass)
@@ -28,6 +29,39 @@ test_env=(
 )
 
 total_passed=0 total_failed=0 total_skipped=0 status=0
+
+# run_step NAME COMMAND...: runs one suite outside Bazel with its output on
+# stderr. When its last line is `N passed, N failed` (`, N skipped` may
+# follow) those counts are added; otherwise the step counts as one test,
+# passed when it exits 0. A non-zero exit with no failure counted is one
+# failure, so that nothing broken goes uncounted.
+run_step() {
+  local name="$1" out p f s rc line
+  shift
+  out="$(mktemp)"
+  echo "test: $name" >&2
+  "$@" 2>&1 | tee "$out" >&2
+  rc="${PIPESTATUS[0]}"
+  line="$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "$out" |
+    tail -n 1 || true)"
+  rm -f "$out"
+  p=0 f=0 s=0
+  if [ -n "$line" ]; then
+    line="${line#*: }"
+    p="$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")"
+    f="$(sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$line")"
+    if [[ "$line" =~ ([0-9]+)\ skipped ]]; then s="${BASH_REMATCH[1]}"; fi
+  elif [ "$rc" = 0 ]; then
+    p=1
+  fi
+  if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+  echo "test: [$name] $p passed, $f failed, $s skipped" >&2
+  [ "$f" = 0 ] || echo "FAILED: $name" >&2
+  total_passed=$((total_passed + p))
+  total_failed=$((total_failed + f))
+  total_skipped=$((total_skipped + s))
+}
+
 for config in "${configs[@]}"; do
   flags=()
   [ "$config" = "default" ] || flags=("--config=$config")
@@ -42,21 +76,14 @@ for config in "${configs[@]}"; do
   total_failed=$((total_failed + f))
   total_skipped=$((total_skipped + s))
   rm -f "$log"
-
-  if [ "$config" = "default" ]; then
-    bin="$(bazel info bazel-bin 2>/dev/null)"
-    echo "test: scripts/benchmark.sh --smoke" >&2
-    if USERGATEWAY_BIN="$bin/gateway/usergateway" \
-       PARSER_BENCHMARK_BIN="$bin/tests/benchmarks/parser_benchmark" \
-       GHZ="$tools/ghz" scripts/benchmark.sh --smoke >&2; then
-      echo "test: [benchmark smoke] passed" >&2
-      total_passed=$((total_passed + 1))
-    else
-      echo "FAILED: benchmark smoke run (scripts/benchmark.sh --smoke)" >&2
-      total_failed=$((total_failed + 1))
-    fi
-  fi
 done
+
+# Suites outside Bazel, on the binaries the default pass built.
+bin="$(bazel info bazel-bin 2>/dev/null)"
+run_step "benchmark smoke (scripts/benchmark.sh --smoke)" \
+  env USERGATEWAY_BIN="$bin/gateway/usergateway" \
+  PARSER_BENCHMARK_BIN="$bin/tests/benchmarks/parser_benchmark" \
+  GHZ="$tools/ghz" scripts/benchmark.sh --smoke
 
 [ "$total_failed" = 0 ] || status=1
 if [ "$total_passed" = 0 ]; then status=1; fi
