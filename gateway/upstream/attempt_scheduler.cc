@@ -87,6 +87,13 @@ void DescribeFailure(const CurlFailure& failure,
           options.response_buffer_budget_bytes,
           " bytes (--response_buffer_budget_bytes)");
       break;
+    case TransportError::kProtocol:
+      if (failure.framing_refused) {
+        result->error_detail =
+            "upstream response with two different Content-Length headers "
+            "(ambiguous framing)";
+      }
+      break;
     case TransportError::kConnectionReset:
       if (failure.resend_refused) {
         result->error_detail =
@@ -713,6 +720,7 @@ void AttemptScheduler::OnTransferDone(CURL* easy, CURLcode code) {
     failure.header_cap_hit = sink.header_cap_hit;
     failure.budget_refused = sink.budget_refused;
     failure.resend_refused = sink.resend_refused;
+    failure.framing_refused = sink.framing_refused;
     failure.on_http2 = sink.protocol == WireProtocol::kHttp2Tls;
     failure.status_line_seen = sink.status_line_seen;
     result.error = ClassifyCurlFailure(failure);

@@ -896,6 +896,41 @@ TEST(CurlUpstreamClientTest, BrokenChunkedBodyIsAProtocolErrorNotRetried) {
   EXPECT_TRUE(result.body.empty());
 }
 
+// libcurl 7.88 keeps the last of several Content-Length headers; differing
+// ones make the framing ambiguous (RFC 9112 6.3), so the reply is refused.
+TEST(CurlUpstreamClientTest, ConflictingContentLengthsAreAProtocolError) {
+  Reply conflicting;
+  conflicting.raw = absl::StrCat(
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+      "Content-Length: 600\r\nContent-Length: ",
+      strlen(kUserJson), "\r\n\r\n", kUserJson);
+  LoopbackServer server(Always(conflicting));
+  auto client = MakeClient();
+  UpstreamResult result = RunCall(*client, MakeRequest(server.Url()));
+  EXPECT_EQ(result.error, TransportError::kProtocol)
+      << TransportErrorName(result.error) << " " << result.error_detail;
+  EXPECT_TRUE(absl::StrContains(result.error_detail, "Content-Length"))
+      << result.error_detail;
+  EXPECT_EQ(result.attempts, 1);
+  EXPECT_EQ(server.requests().size(), 1u);
+  EXPECT_TRUE(result.body.empty());
+}
+
+TEST(CurlUpstreamClientTest, EqualDuplicateContentLengthsAreAccepted) {
+  Reply duplicate;
+  duplicate.raw = absl::StrCat(
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+      "Content-Length: ",
+      strlen(kUserJson), "\r\nContent-Length: ", strlen(kUserJson),
+      "\r\n\r\n", kUserJson);
+  LoopbackServer server(Always(duplicate));
+  auto client = MakeClient();
+  UpstreamResult result = RunCall(*client, MakeRequest(server.Url()));
+  EXPECT_EQ(result.error, TransportError::kNone)
+      << TransportErrorName(result.error) << " " << result.error_detail;
+  EXPECT_EQ(result.body, kUserJson);
+}
+
 std::string ReplyWithHeaderBytes(size_t line_bytes, size_t lines) {
   std::string reply = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n";
   for (size_t i = 0; i < lines; ++i) {

@@ -68,6 +68,7 @@ size_t OnHeader(char* data, size_t size, size_t nitems, void* userdata) {
     }
     sink->result->content_type.clear();
     sink->retry_after_raw.clear();
+    sink->content_length = -1;
     return n;
   }
   if (line == "\r\n" || line == "\n") {
@@ -88,6 +89,17 @@ size_t OnHeader(char* data, size_t size, size_t nitems, void* userdata) {
   } else if (absl::EqualsIgnoreCase(name, "content-length")) {
     uint64_t length = 0;
     if (absl::SimpleAtoi(value, &length)) {
+      // Two Content-Length headers that disagree leave the body's end (and
+      // where the next response starts) ambiguous: a smuggling vector.
+      // libcurl 7.88 silently keeps the last; refuse the response instead.
+      // Equal duplicates are harmless (RFC 9110 8.6).
+      if (sink->content_length >= 0 &&
+          static_cast<uint64_t>(sink->content_length) != length) {
+        sink->framing_refused = true;
+        return 0;  // CURLE_WRITE_ERROR; the connection is closed
+      }
+      sink->content_length = static_cast<int64_t>(
+          std::min<uint64_t>(length, INT64_MAX));
       if (length > sink->max_body) {
         // Refuse before reading a byte of a body we would drop anyway.
         sink->body_cap_hit = true;
@@ -175,6 +187,8 @@ void AttemptSink::BeginAttempt(UpstreamResult* attempt_result) {
   header_cap_hit = false;
   budget_refused = false;
   resend_refused = false;
+  content_length = -1;
+  framing_refused = false;
 }
 
 bool AttemptSink::GrowBody(size_t capacity) {

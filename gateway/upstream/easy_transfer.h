@@ -136,6 +136,12 @@ struct AttemptSink {
   bool header_cap_hit = false;
   bool budget_refused = false;
   bool resend_refused = false;
+  // The current response's Content-Length, once one arrived (-1: none).
+  int64_t content_length = -1;
+  // The response's framing is ambiguous (two differing Content-Length
+  // headers), so the header callback refused it: libcurl 7.88 would use
+  // the last one, where RFC 9112 6.3 makes it an unrecoverable error.
+  bool framing_refused = false;
 };
 
 // One pooled easy handle with what must live as long as its transfer.
