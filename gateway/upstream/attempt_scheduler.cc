@@ -566,6 +566,7 @@ void AttemptScheduler::StartAttempt(Call* call) {
   result.content_type.clear();
   result.retry_after.reset();
   call->sink.BeginAttempt(&result);
+  call->sink.sockets_by_local_port = &http1_sockets_;
 
   // HTTP/2 is only ever negotiated over TLS (ALPN). Over plain http://,
   // PIPEWAIT would hold every new call back until the first response shows
@@ -704,6 +705,15 @@ void AttemptScheduler::OnTransferDone(CURL* easy, CURLcode code) {
       curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT,
                         &failure.tls_verify_result);
     }
+  }
+  if (code == CURLE_ABORTED_BY_CALLBACK && call->sink.unread_bytes_refused &&
+      call->sink.requests_sent == 0) {
+    // Nothing was sent, and libcurl closed the connection with the stray
+    // bytes: not an attempt; start again at once, on another connection.
+    EndAttempt(call, now, /*counted=*/false);
+    call->phase = Phase::kBackoff;
+    timers_.push(Timer{now, call->shared_from_this()});
+    return;
   }
   EndAttempt(call, now);
 

@@ -49,6 +49,7 @@
 #include "gateway/upstream/curl_failure.h"
 #include "gateway/upstream/upstream_options.h"
 #include "gateway/upstream/upstream_types.h"
+#include "tests/emulator/raw_http_server.h"
 
 namespace usergateway {
 namespace {
@@ -894,6 +895,39 @@ TEST(CurlUpstreamClientTest, BrokenChunkedBodyIsAProtocolErrorNotRetried) {
   EXPECT_EQ(result.attempts, 1);
   EXPECT_EQ(server.requests().size(), 1u);
   EXPECT_TRUE(result.body.empty());
+}
+
+// A second response written after a complete 200, while the connection is
+// idle: libcurl 7.88 would reuse the connection and read those bytes as the
+// next request's reply. The gateway closes it instead, without counting an
+// attempt, and the next call gets the reply to its own request.
+TEST(CurlUpstreamClientTest, StrayBytesOnAnIdleConnectionAreNotTheNextReply) {
+  absl::StatusOr<std::unique_ptr<testing::RawHttpServer>> server =
+      testing::RawHttpServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  testing::RawHttpServer::Reply first =
+      testing::RawHttpServer::OkReply(R"({"id":1})");
+  first.later.push_back(
+      {absl::Milliseconds(20),
+       testing::RawHttpServer::HttpResponse(200, "OK", R"({"id":666})")});
+  (*server)->PushReply(first);
+  (*server)->PushReply(testing::RawHttpServer::OkReply(R"({"id":2})"));
+  CurlUpstreamOptions options = TestOptions();
+  options.loops = 1;  // both calls share the loop's one connection
+  auto client = MakeClient(options);
+  const std::string url = absl::StrCat((*server)->base_url(), "/u");
+
+  UpstreamResult one = RunCall(*client, MakeRequest(url));
+  ASSERT_EQ(one.error, TransportError::kNone) << one.error_detail;
+  EXPECT_EQ(one.body, R"({"id":1})");
+  absl::SleepFor(absl::Milliseconds(200));  // the stray bytes arrive
+  UpstreamResult two = RunCall(*client, MakeRequest(url));
+
+  ASSERT_EQ(two.error, TransportError::kNone) << two.error_detail;
+  EXPECT_EQ(two.body, R"({"id":2})");
+  EXPECT_EQ(two.attempts, 1);
+  EXPECT_EQ((*server)->RequestCount(), 2u);
+  EXPECT_EQ((*server)->ConnectionCount(), 2);
 }
 
 // libcurl 7.88 keeps the last of several Content-Length headers; differing

@@ -1,6 +1,9 @@
 #include "gateway/upstream/easy_transfer.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -142,11 +145,87 @@ void ObserveConnection(AttemptSink* sink) {
   sink->tls_session_resumed = SSL_session_reused(ssl) == 1;
 }
 
+// CURLOPT_SOCKOPTFUNCTION: remembers the socket of a new connection.
+int OnSocketOpened(void* clientp, curl_socket_t fd, curlsocktype purpose) {
+  AttemptSink* sink = static_cast<AttemptSink*>(clientp);
+  if (purpose == CURLSOCKTYPE_IPCXN) sink->opened_fd = fd;
+  return CURL_SOCKOPT_OK;
+}
+
+// Returns the local and peer ports of `fd`, or false.
+bool SocketPorts(int fd, int* local_port, int* peer_port) {
+  sockaddr_storage local{};
+  sockaddr_storage peer{};
+  socklen_t local_length = sizeof(local);
+  socklen_t peer_length = sizeof(peer);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_length) !=
+          0 ||
+      getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_length) != 0) {
+    return false;
+  }
+  const auto port = [](const sockaddr_storage& address) {
+    if (address.ss_family == AF_INET) {
+      return static_cast<int>(
+          ntohs(reinterpret_cast<const sockaddr_in&>(address).sin_port));
+    }
+    if (address.ss_family == AF_INET6) {
+      return static_cast<int>(
+          ntohs(reinterpret_cast<const sockaddr_in6&>(address).sin6_port));
+    }
+    return -1;
+  };
+  *local_port = port(local);
+  *peer_port = port(peer);
+  return *local_port > 0 && *peer_port > 0;
+}
+
+// True when an idle HTTP/1 connection about to carry a request already has
+// bytes waiting: nothing was asked, so they can only be the tail of a
+// broken or hostile previous response (a second response "smuggled" after
+// a complete one). Read as the answer to the next request, they would hand
+// one caller's reply to another. libcurl 8.0 stopped reusing such
+// connections (its connection-alive check); 7.88 reuses them, so the
+// gateway looks itself. The socket is found by the local port the request
+// callback gets, and checked to still be that connection.
+bool ReusedConnectionHasUnreadBytes(AttemptSink* sink, int local_port,
+                                    int peer_port) {
+  auto& sockets = *sink->sockets_by_local_port;
+  if (sink->opened_fd >= 0) {
+    // A connection this attempt opened: note it for later requests.
+    int opened_local = 0;
+    int opened_peer = 0;
+    if (SocketPorts(sink->opened_fd, &opened_local, &opened_peer) &&
+        opened_local == local_port && opened_peer == peer_port) {
+      sockets[local_port] = sink->opened_fd;
+      return false;
+    }
+  }
+  auto it = sockets.find(local_port);
+  if (it == sockets.end()) return false;
+  int known_local = 0;
+  int known_peer = 0;
+  if (!SocketPorts(it->second, &known_local, &known_peer) ||
+      known_local != local_port || known_peer != peer_port) {
+    sockets.erase(it);  // closed (its number maybe reused): not this one
+    return false;
+  }
+  char byte;
+  return recv(it->second, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 int OnRequestReady(void* clientp, char* /*primary_ip*/, char* /*local_ip*/,
-                   int /*primary_port*/, int /*local_port*/) {
+                   int primary_port, int local_port) {
   AttemptSink* sink = static_cast<AttemptSink*>(clientp);
   const WireProtocol previous = sink->protocol;
   ObserveConnection(sink);
+  if (sink->requests_sent == 0 && sink->sockets_by_local_port != nullptr &&
+      sink->protocol != WireProtocol::kHttp2Tls &&
+      ReusedConnectionHasUnreadBytes(sink, local_port, primary_port)) {
+    // Aborting closes the connection (libcurl's multi_done: premature);
+    // the scheduler starts the attempt again on another one.
+    sink->unread_bytes_refused = true;
+    return CURL_PREREQFUNC_ABORT;
+  }
   if (sink->requests_sent > 0 && previous == WireProtocol::kHttp2Tls &&
       !sink->transparent_resend_used) {
     // The last request went out on an h2 connection that refused its
@@ -189,6 +268,8 @@ void AttemptSink::BeginAttempt(UpstreamResult* attempt_result) {
   resend_refused = false;
   content_length = -1;
   framing_refused = false;
+  opened_fd = -1;
+  unread_bytes_refused = false;
 }
 
 bool AttemptSink::GrowBody(size_t capacity) {
@@ -313,6 +394,7 @@ CURLcode SetAttemptOptions(EasySlot& slot, const UpstreamRequest& request,
   if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_WRITEDATA, sink);
   if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_HEADERDATA, sink);
   if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_PREREQDATA, sink);
+  if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_SOCKOPTDATA, sink);
   return rc;
 }
 
@@ -407,6 +489,9 @@ bool EasyPool::ConfigureEasy(EasySlot& slot) const {
   }
   if (rc == CURLE_OK) {
     rc = curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, OnRequestReady);
+  }
+  if (rc == CURLE_OK) {
+    rc = curl_easy_setopt(easy, CURLOPT_SOCKOPTFUNCTION, OnSocketOpened);
   }
   if (rc == CURLE_OK) {
     rc = curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, slot.errbuf);
