@@ -84,6 +84,9 @@ struct CallExpect {
   std::string reason;  // ErrorInfo reason; "" for OK
   int attempts;        // ErrorInfo `attempts` and the call log's
   std::string username = "";  // OK only: whose user the caller got
+  // A second reason the row accepts, when the kernel's timing decides
+  // between two documented ones.
+  std::string other_reason = "";
 };
 
 struct Row {
@@ -139,11 +142,13 @@ std::vector<Row> Rows() {
   rows.push_back(
       {"ResetAfterAccept",
        "RST before the request is read: every attempt is a fresh connection "
-       "reset (libcurl: CURLE_SEND_ERROR or CURLE_RECV_ERROR), retried; the "
-       "upstream read no PUT, so attempts == connections",
+       "reset (libcurl: CURLE_SEND_ERROR or CURLE_RECV_ERROR; or, when the "
+       "RST beats libcurl's check of the new socket, CURLE_COULDNT_CONNECT), "
+       "retried; the upstream read no PUT, so attempts == connections",
        {reset_on_accept, reset_on_accept, reset_on_accept},
        absl::Seconds(2),
-       {{StatusCode::UNAVAILABLE, "UPSTREAM_CONNECTION_RESET", 3}},
+       {{StatusCode::UNAVAILABLE, "UPSTREAM_CONNECTION_RESET", 3, "",
+         "UPSTREAM_CONNECT_FAILURE"}},
        0,
        3});
   rows.push_back({"ResetAfterRequest",
@@ -331,8 +336,11 @@ TEST_P(FaultMatrixTest, CodeReasonTimeAndPutsAreAsTheRowSays) {
       ASSERT_TRUE(details.decoded) << r.status.error_message();
       ASSERT_TRUE(details.error_info.has_value());
       EXPECT_EQ(details.error_info->domain(), "usergateway.v1");
-      EXPECT_EQ(details.error_info->reason(), expect.reason)
-          << r.status.error_message();
+      const std::string& reason = details.error_info->reason();
+      EXPECT_TRUE(reason == expect.reason ||
+                  (!expect.other_reason.empty() &&
+                   reason == expect.other_reason))
+          << reason << ": " << r.status.error_message();
       const auto& metadata = details.error_info->metadata();
       ASSERT_EQ(metadata.count("attempts"), 1u);
       EXPECT_EQ(metadata.at("attempts"), absl::StrCat(expect.attempts));
