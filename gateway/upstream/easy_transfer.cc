@@ -1,7 +1,5 @@
 #include "gateway/upstream/easy_transfer.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
@@ -14,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "gateway/common/socket_scan.h"
 
 namespace usergateway {
 namespace upstream_internal {
@@ -152,33 +151,6 @@ int OnSocketOpened(void* clientp, curl_socket_t fd, curlsocktype purpose) {
   return CURL_SOCKOPT_OK;
 }
 
-// Returns the local and peer ports of `fd`, or false.
-bool SocketPorts(int fd, int* local_port, int* peer_port) {
-  sockaddr_storage local{};
-  sockaddr_storage peer{};
-  socklen_t local_length = sizeof(local);
-  socklen_t peer_length = sizeof(peer);
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_length) !=
-          0 ||
-      getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_length) != 0) {
-    return false;
-  }
-  const auto port = [](const sockaddr_storage& address) {
-    if (address.ss_family == AF_INET) {
-      return static_cast<int>(
-          ntohs(reinterpret_cast<const sockaddr_in&>(address).sin_port));
-    }
-    if (address.ss_family == AF_INET6) {
-      return static_cast<int>(
-          ntohs(reinterpret_cast<const sockaddr_in6&>(address).sin6_port));
-    }
-    return -1;
-  };
-  *local_port = port(local);
-  *peer_port = port(peer);
-  return *local_port > 0 && *peer_port > 0;
-}
-
 // True when an idle HTTP/1 connection about to carry a request already has
 // bytes waiting: nothing was asked, so they can only be the tail of a
 // broken or hostile previous response (a second response "smuggled" after
@@ -194,7 +166,7 @@ bool ReusedConnectionHasUnreadBytes(AttemptSink* sink, int local_port,
     // A connection this attempt opened: note it for later requests.
     int opened_local = 0;
     int opened_peer = 0;
-    if (SocketPorts(sink->opened_fd, &opened_local, &opened_peer) &&
+    if (ConnectedPorts(sink->opened_fd, &opened_local, &opened_peer) &&
         opened_local == local_port && opened_peer == peer_port) {
       sockets[local_port] = sink->opened_fd;
       return false;
@@ -204,7 +176,7 @@ bool ReusedConnectionHasUnreadBytes(AttemptSink* sink, int local_port,
   if (it == sockets.end()) return false;
   int known_local = 0;
   int known_peer = 0;
-  if (!SocketPorts(it->second, &known_local, &known_peer) ||
+  if (!ConnectedPorts(it->second, &known_local, &known_peer) ||
       known_local != local_port || known_peer != peer_port) {
     sockets.erase(it);  // closed (its number maybe reused): not this one
     return false;
