@@ -143,6 +143,22 @@ class RawHttpServerTest : public ::testing::Test {
     server_ = *std::move(server);
   }
 
+  // Opens a keep-alive connection, answered and now idle, and one whose
+  // request's reply is held for a minute, for the stop tests.
+  void OpenIdleAndHeldConnections() {
+    idle_ = std::make_unique<ClientSocket>(server_->port());
+    ASSERT_TRUE(idle_->Send(Put("/y", "")));
+    ASSERT_THAT(idle_->ReadResponse(), StartsWith("HTTP/1.1 200 OK"));
+    RawHttpServer::Reply held = RawHttpServer::OkReply();
+    held.delay_before = absl::Seconds(60);
+    server_->PushReply(held);
+    held_ = std::make_unique<ClientSocket>(server_->port());
+    ASSERT_TRUE(held_->Send(Put("/x", "")));
+    ASSERT_TRUE(server_->WaitForRequests(2, absl::Seconds(10)));
+  }
+  std::unique_ptr<ClientSocket> idle_;
+  std::unique_ptr<ClientSocket> held_;
+
   std::unique_ptr<RawHttpServer> server_;
 };
 
@@ -332,17 +348,9 @@ TEST_F(RawHttpServerTest, DelayBeforeHoldsTheReply) {
 }
 
 TEST_F(RawHttpServerTest, StopEndsDelaysAndOpenConnections) {
-  // A keep-alive connection, answered and now idle.
-  ClientSocket idle(server_->port());
-  ASSERT_TRUE(idle.Send(Put("/y", "")));
-  ASSERT_THAT(idle.ReadResponse(), StartsWith("HTTP/1.1 200 OK"));
-  // A request whose reply is held for a minute.
-  RawHttpServer::Reply held = RawHttpServer::OkReply();
-  held.delay_before = absl::Seconds(60);
-  server_->PushReply(held);
-  ClientSocket delayed(server_->port());
-  ASSERT_TRUE(delayed.Send(Put("/x", "")));
-  ASSERT_TRUE(server_->WaitForRequests(2, absl::Seconds(10)));
+  OpenIdleAndHeldConnections();
+  ClientSocket& idle = *idle_;
+  ClientSocket& delayed = *held_;
   ClientSocket silent(server_->port());  // connected, sends nothing
   ASSERT_TRUE(server_->WaitForConnections(3, absl::Seconds(10)));
 
@@ -415,20 +423,12 @@ TEST_F(RawHttpServerTest, ResetOnAcceptResetsBeforeReadingAndRecordsNothing) {
 }
 
 TEST_F(RawHttpServerTest, KillResetsOpenConnections) {
-  ClientSocket idle(server_->port());
-  ASSERT_TRUE(idle.Send(Put("/y", "")));
-  ASSERT_THAT(idle.ReadResponse(), StartsWith("HTTP/1.1 200 OK"));
-  RawHttpServer::Reply held = RawHttpServer::OkReply();
-  held.delay_before = absl::Seconds(60);
-  server_->PushReply(held);
-  ClientSocket delayed(server_->port());
-  ASSERT_TRUE(delayed.Send(Put("/x", "")));
-  ASSERT_TRUE(server_->WaitForRequests(2, absl::Seconds(10)));
+  OpenIdleAndHeldConnections();
 
   server_->Kill();
 
-  EXPECT_EQ(idle.ReadUntilClosed().error, ECONNRESET);
-  EXPECT_EQ(delayed.ReadUntilClosed().error, ECONNRESET);
+  EXPECT_EQ(idle_->ReadUntilClosed().error, ECONNRESET);
+  EXPECT_EQ(held_->ReadUntilClosed().error, ECONNRESET);
   ClientSocket late(server_->port());
   EXPECT_FALSE(late.connected());
 }
