@@ -22,6 +22,21 @@ int PortOf(const sockaddr_storage& address) {
   return -1;
 }
 
+bool ConnectedPorts(int fd, int* local_port, int* peer_port) {
+  sockaddr_storage local{};
+  sockaddr_storage peer{};
+  socklen_t local_len = sizeof(local);
+  socklen_t peer_len = sizeof(peer);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) !=
+          0 ||
+      getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
+    return false;
+  }
+  *local_port = PortOf(local);
+  *peer_port = PortOf(peer);
+  return *local_port > 0 && *peer_port > 0;
+}
+
 void ForEachConnectedSocket(
     const std::function<void(int fd, int local_port, int peer_port)>& fn) {
   DIR* dir = opendir("/proc/self/fd");
@@ -36,16 +51,11 @@ void ForEachConnectedSocket(
   }
   closedir(dir);
   for (int fd : fds) {
-    sockaddr_storage local{};
-    sockaddr_storage peer{};
-    socklen_t local_len = sizeof(local);
-    socklen_t peer_len = sizeof(peer);
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) !=
-            0 ||
-        getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
-      continue;
+    int local_port = 0;
+    int peer_port = 0;
+    if (ConnectedPorts(fd, &local_port, &peer_port)) {
+      fn(fd, local_port, peer_port);
     }
-    fn(fd, PortOf(local), PortOf(peer));
   }
 }
 

@@ -1,7 +1,9 @@
 // Finding this process's own connected sockets by their ports, for servers
 // built on a library that does not hand out its accepted sockets
 // (cpp-httplib): the admin server and the test emulator use it to wake
-// workers blocked on idle keep-alive connections when they stop.
+// workers blocked on idle keep-alive connections when they stop. The
+// upstream client uses ConnectedPorts to check that a descriptor it
+// remembered is still the connection it was.
 //
 // Example:
 //
@@ -23,6 +25,10 @@ namespace usergateway {
 
 // The port of an AF_INET or AF_INET6 address, else -1.
 int PortOf(const sockaddr_storage& address);
+
+// Sets the local and peer ports of socket `fd`. Returns false when `fd` is
+// not a connected AF_INET/AF_INET6 socket (closed, listening, not a socket).
+bool ConnectedPorts(int fd, int* local_port, int* peer_port);
 
 // Calls `fn(fd, local_port, peer_port)` for every socket of this process
 // that has a peer (listening sockets and other descriptors are skipped).

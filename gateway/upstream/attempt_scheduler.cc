@@ -87,6 +87,13 @@ void DescribeFailure(const CurlFailure& failure,
           options.response_buffer_budget_bytes,
           " bytes (--response_buffer_budget_bytes)");
       break;
+    case TransportError::kProtocol:
+      if (failure.framing_refused) {
+        result->error_detail =
+            "upstream response with two different Content-Length headers "
+            "(ambiguous framing)";
+      }
+      break;
     case TransportError::kConnectionReset:
       if (failure.resend_refused) {
         result->error_detail =
@@ -559,6 +566,7 @@ void AttemptScheduler::StartAttempt(Call* call) {
   result.content_type.clear();
   result.retry_after.reset();
   call->sink.BeginAttempt(&result);
+  call->sink.sockets_by_local_port = &http1_sockets_;
 
   // HTTP/2 is only ever negotiated over TLS (ALPN). Over plain http://,
   // PIPEWAIT would hold every new call back until the first response shows
@@ -698,6 +706,15 @@ void AttemptScheduler::OnTransferDone(CURL* easy, CURLcode code) {
                         &failure.tls_verify_result);
     }
   }
+  if (code == CURLE_ABORTED_BY_CALLBACK && call->sink.unread_bytes_refused &&
+      call->sink.requests_sent == 0) {
+    // Nothing was sent, and libcurl closed the connection with the stray
+    // bytes: not an attempt; start again at once, on another connection.
+    EndAttempt(call, now, /*counted=*/false);
+    call->phase = Phase::kBackoff;
+    timers_.push(Timer{now, call->shared_from_this()});
+    return;
+  }
   EndAttempt(call, now);
 
   if (!call->sink.retry_after_raw.empty()) {
@@ -713,6 +730,7 @@ void AttemptScheduler::OnTransferDone(CURL* easy, CURLcode code) {
     failure.header_cap_hit = sink.header_cap_hit;
     failure.budget_refused = sink.budget_refused;
     failure.resend_refused = sink.resend_refused;
+    failure.framing_refused = sink.framing_refused;
     failure.on_http2 = sink.protocol == WireProtocol::kHttp2Tls;
     failure.status_line_seen = sink.status_line_seen;
     result.error = ClassifyCurlFailure(failure);

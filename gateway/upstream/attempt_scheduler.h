@@ -29,6 +29,7 @@
 #include <mutex>  // NOLINT(build/c++11)
 #include <queue>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -221,6 +222,9 @@ class AttemptScheduler final
   // serials: the ones still waiting for a connection slot are restarted in
   // this order. Stale entries are skipped when reached.
   std::deque<std::pair<Call*, uint64_t>> waiting_;
+  // The loop's HTTP/1 sockets by local port, for the request callback's
+  // look for stray bytes on a reused connection (easy_transfer.cc).
+  std::unordered_map<int, int> http1_sockets_;
   uint64_t attempt_serials_ = 0;  // the last attempt serial handed out
   absl::BitGen gen_;
   absl::flat_hash_map<Call*, std::shared_ptr<Call>> calls_;

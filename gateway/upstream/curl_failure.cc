@@ -162,6 +162,7 @@ TransportError ClassifyCurlFailure(const CurlFailure& failure) {
       }
       return row->error;
     case R::kWrite:
+      if (failure.framing_refused) return E::kProtocol;
       if (failure.budget_refused) return E::kResponseBudgetExhausted;
       if (failure.header_cap_hit) return E::kResponseHeadersTooLarge;
       if (failure.body_cap_hit) return E::kResponseTooLarge;

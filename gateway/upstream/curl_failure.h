@@ -39,6 +39,7 @@ struct CurlFailure {
   bool header_cap_hit = false;       // max_response_header_bytes
   bool budget_refused = false;       // response_buffer_budget_bytes
   bool resend_refused = false;       // a second request on one transfer
+  bool framing_refused = false;      // differing Content-Length headers
   // The response's status line had been received.
   bool status_line_seen = false;
   // libcurl's error buffer (CURLOPT_ERRORBUFFER), possibly empty.

@@ -215,6 +215,15 @@ TEST(ClassifyCurlFailureTest, WriteErrorsByWhichCapRefused) {
   EXPECT_EQ(ClassifyCurlFailure(failure), E::kResponseBudgetExhausted);
 }
 
+TEST(ClassifyCurlFailureTest, AmbiguousFramingIsAProtocolError) {
+  CurlFailure failure;
+  failure.code = CURLE_WRITE_ERROR;
+  failure.connected = true;
+  failure.status_line_seen = true;
+  failure.framing_refused = true;
+  EXPECT_EQ(ClassifyCurlFailure(failure), E::kProtocol);
+}
+
 TEST(ClassifyCurlFailureTest, RefusedResendIsAResetForTheScheduler) {
   CurlFailure failure;
   failure.code = CURLE_ABORTED_BY_CALLBACK;

@@ -49,6 +49,7 @@
 #include "gateway/upstream/curl_failure.h"
 #include "gateway/upstream/upstream_options.h"
 #include "gateway/upstream/upstream_types.h"
+#include "tests/emulator/raw_http_server.h"
 
 namespace usergateway {
 namespace {
@@ -894,6 +895,74 @@ TEST(CurlUpstreamClientTest, BrokenChunkedBodyIsAProtocolErrorNotRetried) {
   EXPECT_EQ(result.attempts, 1);
   EXPECT_EQ(server.requests().size(), 1u);
   EXPECT_TRUE(result.body.empty());
+}
+
+// A second response written after a complete 200, while the connection is
+// idle: libcurl 7.88 would reuse the connection and read those bytes as the
+// next request's reply. The gateway closes it instead, without counting an
+// attempt, and the next call gets the reply to its own request.
+TEST(CurlUpstreamClientTest, StrayBytesOnAnIdleConnectionAreNotTheNextReply) {
+  absl::StatusOr<std::unique_ptr<testing::RawHttpServer>> server =
+      testing::RawHttpServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  testing::RawHttpServer::Reply first =
+      testing::RawHttpServer::OkReply(R"({"id":1})");
+  first.later.push_back(
+      {absl::Milliseconds(20),
+       testing::RawHttpServer::HttpResponse(200, "OK", R"({"id":666})")});
+  (*server)->PushReply(first);
+  (*server)->PushReply(testing::RawHttpServer::OkReply(R"({"id":2})"));
+  CurlUpstreamOptions options = TestOptions();
+  options.loops = 1;  // both calls share the loop's one connection
+  auto client = MakeClient(options);
+  const std::string url = absl::StrCat((*server)->base_url(), "/u");
+
+  UpstreamResult one = RunCall(*client, MakeRequest(url));
+  ASSERT_EQ(one.error, TransportError::kNone) << one.error_detail;
+  EXPECT_EQ(one.body, R"({"id":1})");
+  absl::SleepFor(absl::Milliseconds(200));  // the stray bytes arrive
+  UpstreamResult two = RunCall(*client, MakeRequest(url));
+
+  ASSERT_EQ(two.error, TransportError::kNone) << two.error_detail;
+  EXPECT_EQ(two.body, R"({"id":2})");
+  EXPECT_EQ(two.attempts, 1);
+  EXPECT_EQ((*server)->RequestCount(), 2u);
+  EXPECT_EQ((*server)->ConnectionCount(), 2);
+}
+
+// libcurl 7.88 keeps the last of several Content-Length headers; differing
+// ones make the framing ambiguous (RFC 9112 6.3), so the reply is refused.
+TEST(CurlUpstreamClientTest, ConflictingContentLengthsAreAProtocolError) {
+  Reply conflicting;
+  conflicting.raw = absl::StrCat(
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+      "Content-Length: 600\r\nContent-Length: ",
+      strlen(kUserJson), "\r\n\r\n", kUserJson);
+  LoopbackServer server(Always(conflicting));
+  auto client = MakeClient();
+  UpstreamResult result = RunCall(*client, MakeRequest(server.Url()));
+  EXPECT_EQ(result.error, TransportError::kProtocol)
+      << TransportErrorName(result.error) << " " << result.error_detail;
+  EXPECT_TRUE(absl::StrContains(result.error_detail, "Content-Length"))
+      << result.error_detail;
+  EXPECT_EQ(result.attempts, 1);
+  EXPECT_EQ(server.requests().size(), 1u);
+  EXPECT_TRUE(result.body.empty());
+}
+
+TEST(CurlUpstreamClientTest, EqualDuplicateContentLengthsAreAccepted) {
+  Reply duplicate;
+  duplicate.raw = absl::StrCat(
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+      "Content-Length: ",
+      strlen(kUserJson), "\r\nContent-Length: ", strlen(kUserJson),
+      "\r\n\r\n", kUserJson);
+  LoopbackServer server(Always(duplicate));
+  auto client = MakeClient();
+  UpstreamResult result = RunCall(*client, MakeRequest(server.Url()));
+  EXPECT_EQ(result.error, TransportError::kNone)
+      << TransportErrorName(result.error) << " " << result.error_detail;
+  EXPECT_EQ(result.body, kUserJson);
 }
 
 std::string ReplyWithHeaderBytes(size_t line_bytes, size_t lines) {

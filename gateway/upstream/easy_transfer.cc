@@ -1,6 +1,7 @@
 #include "gateway/upstream/easy_transfer.h"
 
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "gateway/common/socket_scan.h"
 
 namespace usergateway {
 namespace upstream_internal {
@@ -68,6 +70,7 @@ size_t OnHeader(char* data, size_t size, size_t nitems, void* userdata) {
     }
     sink->result->content_type.clear();
     sink->retry_after_raw.clear();
+    sink->content_length = -1;
     return n;
   }
   if (line == "\r\n" || line == "\n") {
@@ -88,6 +91,17 @@ size_t OnHeader(char* data, size_t size, size_t nitems, void* userdata) {
   } else if (absl::EqualsIgnoreCase(name, "content-length")) {
     uint64_t length = 0;
     if (absl::SimpleAtoi(value, &length)) {
+      // Two Content-Length headers that disagree leave the body's end (and
+      // where the next response starts) ambiguous: a smuggling vector.
+      // libcurl 7.88 silently keeps the last; refuse the response instead.
+      // Equal duplicates are harmless (RFC 9110 8.6).
+      if (sink->content_length >= 0 &&
+          static_cast<uint64_t>(sink->content_length) != length) {
+        sink->framing_refused = true;
+        return 0;  // CURLE_WRITE_ERROR; the connection is closed
+      }
+      sink->content_length = static_cast<int64_t>(
+          std::min<uint64_t>(length, INT64_MAX));
       if (length > sink->max_body) {
         // Refuse before reading a byte of a body we would drop anyway.
         sink->body_cap_hit = true;
@@ -130,11 +144,60 @@ void ObserveConnection(AttemptSink* sink) {
   sink->tls_session_resumed = SSL_session_reused(ssl) == 1;
 }
 
+// CURLOPT_SOCKOPTFUNCTION: remembers the socket of a new connection.
+int OnSocketOpened(void* clientp, curl_socket_t fd, curlsocktype purpose) {
+  AttemptSink* sink = static_cast<AttemptSink*>(clientp);
+  if (purpose == CURLSOCKTYPE_IPCXN) sink->opened_fd = fd;
+  return CURL_SOCKOPT_OK;
+}
+
+// True when an idle HTTP/1 connection about to carry a request already has
+// bytes waiting: nothing was asked, so they can only be the tail of a
+// broken or hostile previous response (a second response "smuggled" after
+// a complete one). Read as the answer to the next request, they would hand
+// one caller's reply to another. libcurl 8.0 stopped reusing such
+// connections (its connection-alive check); 7.88 reuses them, so the
+// gateway looks itself. The socket is found by the local port the request
+// callback gets, and checked to still be that connection.
+bool ReusedConnectionHasUnreadBytes(AttemptSink* sink, int local_port,
+                                    int peer_port) {
+  auto& sockets = *sink->sockets_by_local_port;
+  if (sink->opened_fd >= 0) {
+    // A connection this attempt opened: note it for later requests.
+    int opened_local = 0;
+    int opened_peer = 0;
+    if (ConnectedPorts(sink->opened_fd, &opened_local, &opened_peer) &&
+        opened_local == local_port && opened_peer == peer_port) {
+      sockets[local_port] = sink->opened_fd;
+      return false;
+    }
+  }
+  auto it = sockets.find(local_port);
+  if (it == sockets.end()) return false;
+  int known_local = 0;
+  int known_peer = 0;
+  if (!ConnectedPorts(it->second, &known_local, &known_peer) ||
+      known_local != local_port || known_peer != peer_port) {
+    sockets.erase(it);  // closed (its number maybe reused): not this one
+    return false;
+  }
+  char byte;
+  return recv(it->second, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 int OnRequestReady(void* clientp, char* /*primary_ip*/, char* /*local_ip*/,
-                   int /*primary_port*/, int /*local_port*/) {
+                   int primary_port, int local_port) {
   AttemptSink* sink = static_cast<AttemptSink*>(clientp);
   const WireProtocol previous = sink->protocol;
   ObserveConnection(sink);
+  if (sink->requests_sent == 0 && sink->sockets_by_local_port != nullptr &&
+      sink->protocol != WireProtocol::kHttp2Tls &&
+      ReusedConnectionHasUnreadBytes(sink, local_port, primary_port)) {
+    // Aborting closes the connection (libcurl's multi_done: premature);
+    // the scheduler starts the attempt again on another one.
+    sink->unread_bytes_refused = true;
+    return CURL_PREREQFUNC_ABORT;
+  }
   if (sink->requests_sent > 0 && previous == WireProtocol::kHttp2Tls &&
       !sink->transparent_resend_used) {
     // The last request went out on an h2 connection that refused its
@@ -175,6 +238,10 @@ void AttemptSink::BeginAttempt(UpstreamResult* attempt_result) {
   header_cap_hit = false;
   budget_refused = false;
   resend_refused = false;
+  content_length = -1;
+  framing_refused = false;
+  opened_fd = -1;
+  unread_bytes_refused = false;
 }
 
 bool AttemptSink::GrowBody(size_t capacity) {
@@ -299,6 +366,7 @@ CURLcode SetAttemptOptions(EasySlot& slot, const UpstreamRequest& request,
   if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_WRITEDATA, sink);
   if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_HEADERDATA, sink);
   if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_PREREQDATA, sink);
+  if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_SOCKOPTDATA, sink);
   return rc;
 }
 
@@ -393,6 +461,9 @@ bool EasyPool::ConfigureEasy(EasySlot& slot) const {
   }
   if (rc == CURLE_OK) {
     rc = curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, OnRequestReady);
+  }
+  if (rc == CURLE_OK) {
+    rc = curl_easy_setopt(easy, CURLOPT_SOCKOPTFUNCTION, OnSocketOpened);
   }
   if (rc == CURLE_OK) {
     rc = curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, slot.errbuf);

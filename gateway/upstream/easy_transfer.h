@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -136,6 +137,22 @@ struct AttemptSink {
   bool header_cap_hit = false;
   bool budget_refused = false;
   bool resend_refused = false;
+  // The current response's Content-Length, once one arrived (-1: none).
+  int64_t content_length = -1;
+  // The response's framing is ambiguous (two differing Content-Length
+  // headers), so the header callback refused it: libcurl 7.88 would use
+  // the last one, where RFC 9112 6.3 makes it an unrecoverable error.
+  bool framing_refused = false;
+  // The socket libcurl opened for this attempt (CURLOPT_SOCKOPTFUNCTION),
+  // or -1.
+  int opened_fd = -1;
+  // The loop's HTTP/1 connections by local port, for the look at a reused
+  // connection before a request goes out on it (loop thread only; null:
+  // no look).
+  std::unordered_map<int, int>* sockets_by_local_port = nullptr;
+  // The request was held back because its reused HTTP/1 connection had
+  // unread bytes (see OnRequestReady): nothing was sent.
+  bool unread_bytes_refused = false;
 };
 
 // One pooled easy handle with what must live as long as its transfer.

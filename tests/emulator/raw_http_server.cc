@@ -118,14 +118,32 @@ absl::StatusOr<std::unique_ptr<RawHttpServer>> RawHttpServer::Start() {
 
 absl::StatusOr<std::unique_ptr<RawHttpServer>> RawHttpServer::Start(
     const RawHttpServerOptions& options) {
+  if (options.port < 0 || options.port > 65535) {
+    return absl::InvalidArgumentError("raw HTTP server: port out of range");
+  }
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return ErrnoStatus("socket");
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
+  address.sin_port = htons(static_cast<uint16_t>(options.port));
+  if (options.port != 0) {
+    // A restart: the old server's connections may linger in TIME_WAIT.
+    const int yes = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  }
+  const absl::Time give_up = absl::Now() + absl::Seconds(2);
+  int bound = -1;
+  for (;;) {
+    bound = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    if (bound == 0 || errno != EADDRINUSE || options.port == 0 ||
+        absl::Now() >= give_up) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
   socklen_t length = sizeof(address);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+  if (bound != 0 ||
       getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0 ||
       listen(fd, 4096) != 0) {
     absl::Status status = ErrnoStatus("bind/listen");
@@ -143,7 +161,11 @@ absl::StatusOr<std::unique_ptr<RawHttpServer>> RawHttpServer::Start(
 
 RawHttpServer::~RawHttpServer() { Stop(); }
 
-void RawHttpServer::Stop() {
+void RawHttpServer::Stop() { StopImpl(/*kill=*/false); }
+
+void RawHttpServer::Kill() { StopImpl(/*kill=*/true); }
+
+void RawHttpServer::StopImpl(bool kill) {
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (stopping_) {
@@ -151,6 +173,7 @@ void RawHttpServer::Stop() {
       return;
     }
     stopping_ = true;
+    killed_ = kill;
     cv_.notify_all();  // ends delays
     // On Linux, shutdown() wakes a thread blocked in accept() (EINVAL).
     shutdown(listen_fd_, SHUT_RDWR);
@@ -163,7 +186,11 @@ void RawHttpServer::Stop() {
     listen_fd_ = -1;
     // No connection is added after the accept loop has ended.
     for (const std::unique_ptr<Connection>& connection : connections_) {
-      if (connection->fd >= 0) shutdown(connection->fd, SHUT_RDWR);
+      // SHUT_RD wakes a blocked recv() without sending a FIN, so that the
+      // serving thread's close can still be an RST (CloseConnection).
+      if (connection->fd >= 0) {
+        shutdown(connection->fd, kill ? SHUT_RD : SHUT_RDWR);
+      }
       connections.push_back(connection.get());
     }
   }
@@ -261,6 +288,32 @@ void RawHttpServer::AcceptLoop() {
 }
 
 void RawHttpServer::Serve(Connection* connection) {
+  // What to do once a reply has been played: go on reading (true), or end
+  // the connection as the reply says (false).
+  const auto go_on = [this, connection](const Reply& reply) {
+    switch (reply.after) {
+      case Reply::After::kKeepOpen:
+        return true;
+      case Reply::After::kClose:
+        CloseConnection(connection, /*reset=*/false);
+        return false;
+      case Reply::After::kReset:
+        CloseConnection(connection, /*reset=*/true);
+        return false;
+      case Reply::After::kStall:
+        Stall();
+        CloseConnection(connection, /*reset=*/false);
+        return false;
+    }
+    return false;
+  };
+  if (std::optional<Reply> first = TakeAcceptReply(); first.has_value()) {
+    if (!Play(connection, *first)) {
+      CloseConnection(connection, /*reset=*/false);
+      return;
+    }
+    if (!go_on(*first)) return;
+  }
   for (int index = 0;; ++index) {
     RawRequest request;
     if (!ReadRequest(connection, &request)) break;
@@ -272,18 +325,34 @@ void RawHttpServer::Serve(Connection* connection) {
       cv_.notify_all();
     }
     const Reply reply = TakeReply();
-    if (reply.delay_before > absl::ZeroDuration() &&
-        !Delay(reply.delay_before)) {
-      break;
-    }
-    if (!reply.bytes.empty() && !WriteAll(connection, reply.bytes)) break;
-    if (reply.after == Reply::After::kReset) {
-      CloseConnection(connection, /*reset=*/true);
-      return;
-    }
-    if (reply.after == Reply::After::kClose) break;
+    if (!Play(connection, reply)) break;
+    if (!go_on(reply)) return;
   }
   CloseConnection(connection, /*reset=*/false);
+}
+
+bool RawHttpServer::Play(Connection* connection, const Reply& reply) {
+  if (reply.delay_before > absl::ZeroDuration() &&
+      !Delay(reply.delay_before)) {
+    return false;
+  }
+  if (!reply.bytes.empty() && !WriteAll(connection, reply.bytes)) {
+    return false;
+  }
+  for (const Reply::Later& later : reply.later) {
+    if (later.delay > absl::ZeroDuration() && !Delay(later.delay)) {
+      return false;
+    }
+    if (!later.bytes.empty() && !WriteAll(connection, later.bytes)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void RawHttpServer::Stall() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return stopping_; });
 }
 
 bool RawHttpServer::ReadRequest(Connection* connection, RawRequest* request) {
@@ -344,6 +413,16 @@ bool RawHttpServer::WriteAll(Connection* connection, absl::string_view bytes) {
   return true;
 }
 
+std::optional<RawHttpServer::Reply> RawHttpServer::TakeAcceptReply() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (replies_.empty() || !replies_.front().first.on_accept) {
+    return std::nullopt;
+  }
+  Reply reply = replies_.front().first;
+  if (--replies_.front().second <= 0) replies_.pop_front();
+  return reply;
+}
+
 RawHttpServer::Reply RawHttpServer::TakeReply() {
   std::lock_guard<std::mutex> lock(mu_);
   if (replies_.empty()) return default_reply_;
@@ -361,7 +440,7 @@ bool RawHttpServer::Delay(absl::Duration delay) {
 void RawHttpServer::CloseConnection(Connection* connection, bool reset) {
   std::lock_guard<std::mutex> lock(mu_);
   if (connection->fd < 0) return;
-  if (reset) {
+  if (reset || killed_) {
     const linger abort{1, 0};
     setsockopt(connection->fd, SOL_SOCKET, SO_LINGER, &abort, sizeof(abort));
   }
@@ -462,6 +541,45 @@ RawHttpServer::Reply RawHttpServer::ManyHeaderLinesReply(size_t total_bytes,
 RawHttpServer::Reply RawHttpServer::ResetReply() {
   Reply reply;
   reply.after = Reply::After::kReset;
+  return reply;
+}
+
+RawHttpServer::Reply RawHttpServer::ResetOnAcceptReply() {
+  Reply reply = ResetReply();
+  reply.on_accept = true;
+  return reply;
+}
+
+RawHttpServer::Reply RawHttpServer::ChunkedReply(absl::string_view body,
+                                                 size_t chunk_bytes,
+                                                 Reply::After after) {
+  if (chunk_bytes == 0) chunk_bytes = 1;
+  Reply reply;
+  reply.bytes =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n";
+  for (size_t at = 0; at < body.size(); at += chunk_bytes) {
+    const absl::string_view chunk = body.substr(at, chunk_bytes);
+    absl::StrAppend(&reply.bytes, absl::Hex(chunk.size()), "\r\n", chunk,
+                    "\r\n");
+  }
+  reply.bytes += "0\r\n\r\n";
+  reply.after = after;
+  return reply;
+}
+
+RawHttpServer::Reply RawHttpServer::CloseDelimitedReply(
+    absl::string_view body) {
+  Reply reply;
+  reply.bytes = absl::StrCat(
+      "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n", body);
+  reply.after = Reply::After::kClose;
+  return reply;
+}
+
+RawHttpServer::Reply RawHttpServer::ContinueThenOkReply(Reply::After after) {
+  Reply reply = OkReply(kRawServerUserJson, after);
+  reply.bytes.insert(0, "HTTP/1.1 100 Continue\r\n\r\n");
   return reply;
 }
 

@@ -7,9 +7,18 @@
 // line, then a Content-Length body; `Expect: 100-continue` is answered),
 // records it, and writes a scripted reply chosen per request: the next
 // queued Reply, else the default one (a valid 200 with a minimal user
-// object). A Reply is raw bytes, an optional delay before them, and what
-// happens to the connection afterwards: kept open for the next request,
-// closed (FIN), or reset (RST, via SO_LINGER {1, 0}).
+// object). A Reply is raw bytes, an optional delay before them, more bytes
+// written later on the same connection (`later`, each after its own delay),
+// and what happens to the connection afterwards: kept open for the next
+// request, closed (FIN), reset (RST, via SO_LINGER {1, 0}), or stalled (held
+// open, neither read nor written, until Stop()). A reply marked `on_accept`
+// is played as soon as a connection is accepted, before any request is read
+// (e.g. a reset right after accept).
+//
+// Stop() ends connections with a FIN; Kill() ends them with an RST, as a
+// crashed process's kernel does. A server started with
+// RawHttpServerOptions::port set binds that port again (SO_REUSEADDR), so
+// that a test can restart an upstream where the gateway expects it.
 //
 // Example:
 //
@@ -93,12 +102,28 @@ class RawHttpServer {
       // Close it with SO_LINGER {1, 0}: the peer sees an RST (bytes it has
       // not read yet may be dropped with it).
       kReset,
+      // Keep the connection open but read and write nothing more on it
+      // until Stop() or Kill(): a server that hangs mid-reply.
+      kStall,
+    };
+    // Bytes written after the first ones, each after its own delay (in a
+    // send of its own, so that the peer may read them separately).
+    struct Later {
+      absl::Duration delay = absl::ZeroDuration();
+      std::string bytes;
     };
     // Written as is, in one send loop; empty sends nothing.
     std::string bytes;
     After after = After::kKeepOpen;
     // Waited before writing (interrupted by Stop()).
     absl::Duration delay_before = absl::ZeroDuration();
+    std::vector<Later> later;
+    // Played when a connection is accepted, before its first request is
+    // read (nothing is recorded for it); `after` then applies as usual
+    // (kKeepOpen goes on to read requests). Only the front of the queue is
+    // looked at on accept; taken for a request instead, such a reply is
+    // played as an ordinary one.
+    bool on_accept = false;
   };
 
   // Binds 127.0.0.1:0 and listens; connections are accepted once this
@@ -114,6 +139,9 @@ class RawHttpServer {
   // Stops accepting, ends delays, shuts every open connection down and
   // joins all threads. Idempotent.
   void Stop();
+  // Like Stop(), but every open connection is closed with an RST instead of
+  // a FIN, without reading what is still unread: an upstream that crashed.
+  void Kill();
 
   int port() const { return port_; }
   // "http://127.0.0.1:PORT" (no path: any target is answered).
@@ -176,6 +204,21 @@ class RawHttpServer {
   // No reply at all: the connection is reset as soon as the request has
   // been read.
   static Reply ResetReply();
+  // A reset as soon as the connection is accepted, before the request is
+  // read (on_accept).
+  static Reply ResetOnAcceptReply();
+  // A valid 200 whose `body` is sent with Transfer-Encoding: chunked, in
+  // chunks of at most `chunk_bytes`, then the last chunk and no trailers.
+  static Reply ChunkedReply(absl::string_view body = kRawServerUserJson,
+                            size_t chunk_bytes = 64,
+                            Reply::After after = Reply::After::kKeepOpen);
+  // "HTTP/1.0 200 OK" without Content-Length or chunking: the body ends
+  // where the server closes the connection (FIN).
+  static Reply CloseDelimitedReply(absl::string_view body = kRawServerUserJson);
+  // An unsolicited "HTTP/1.1 100 Continue" interim response, then a valid
+  // 200 (kRawServerUserJson).
+  static Reply ContinueThenOkReply(
+      Reply::After after = Reply::After::kKeepOpen);
 
  private:
   struct Connection;
@@ -191,6 +234,14 @@ class RawHttpServer {
   // Writes `bytes`; false on error.
   bool WriteAll(Connection* connection, absl::string_view bytes);
   Reply TakeReply();
+  // Takes the front of the queue if it is an on_accept reply.
+  std::optional<Reply> TakeAcceptReply();
+  // Plays `reply` on `connection`: its delay, bytes, later bytes. Returns
+  // false when the connection broke or the server is stopping.
+  bool Play(Connection* connection, const Reply& reply);
+  // Holds until Stop() or Kill().
+  void Stall();
+  void StopImpl(bool kill);
   // Sleeps for `delay`, or less if Stop() is called. Returns false when
   // stopping.
   bool Delay(absl::Duration delay);
@@ -208,6 +259,7 @@ class RawHttpServer {
   int listen_fd_;
   bool stopping_ = false;
   bool stopped_ = false;
+  bool killed_ = false;  // Kill(): connections end with an RST
   Reply default_reply_;
   std::deque<std::pair<Reply, int>> replies_;  // reply, times left
   std::vector<RawRequest> requests_;
@@ -220,6 +272,9 @@ struct RawHttpServerOptions {
   // A request whose head (request line and headers) grows past this is not
   // recorded and its connection is closed.
   size_t max_request_header_bytes = size_t{1} << 20;
+  // 0: any free port. Else this port, with SO_REUSEADDR (a restart where a
+  // killed server was); Start() retries for up to 2 s while it is in use.
+  int port = 0;
 };
 
 }  // namespace testing

@@ -143,6 +143,22 @@ class RawHttpServerTest : public ::testing::Test {
     server_ = *std::move(server);
   }
 
+  // Opens a keep-alive connection, answered and now idle, and one whose
+  // request's reply is held for a minute, for the stop tests.
+  void OpenIdleAndHeldConnections() {
+    idle_ = std::make_unique<ClientSocket>(server_->port());
+    ASSERT_TRUE(idle_->Send(Put("/y", "")));
+    ASSERT_THAT(idle_->ReadResponse(), StartsWith("HTTP/1.1 200 OK"));
+    RawHttpServer::Reply held = RawHttpServer::OkReply();
+    held.delay_before = absl::Seconds(60);
+    server_->PushReply(held);
+    held_ = std::make_unique<ClientSocket>(server_->port());
+    ASSERT_TRUE(held_->Send(Put("/x", "")));
+    ASSERT_TRUE(server_->WaitForRequests(2, absl::Seconds(10)));
+  }
+  std::unique_ptr<ClientSocket> idle_;
+  std::unique_ptr<ClientSocket> held_;
+
   std::unique_ptr<RawHttpServer> server_;
 };
 
@@ -332,17 +348,9 @@ TEST_F(RawHttpServerTest, DelayBeforeHoldsTheReply) {
 }
 
 TEST_F(RawHttpServerTest, StopEndsDelaysAndOpenConnections) {
-  // A keep-alive connection, answered and now idle.
-  ClientSocket idle(server_->port());
-  ASSERT_TRUE(idle.Send(Put("/y", "")));
-  ASSERT_THAT(idle.ReadResponse(), StartsWith("HTTP/1.1 200 OK"));
-  // A request whose reply is held for a minute.
-  RawHttpServer::Reply held = RawHttpServer::OkReply();
-  held.delay_before = absl::Seconds(60);
-  server_->PushReply(held);
-  ClientSocket delayed(server_->port());
-  ASSERT_TRUE(delayed.Send(Put("/x", "")));
-  ASSERT_TRUE(server_->WaitForRequests(2, absl::Seconds(10)));
+  OpenIdleAndHeldConnections();
+  ClientSocket& idle = *idle_;
+  ClientSocket& delayed = *held_;
   ClientSocket silent(server_->port());  // connected, sends nothing
   ASSERT_TRUE(server_->WaitForConnections(3, absl::Seconds(10)));
 
@@ -360,6 +368,92 @@ TEST_F(RawHttpServerTest, StopEndsDelaysAndOpenConnections) {
   server_->Stop();
   ClientSocket late(server_->port());
   EXPECT_FALSE(late.connected());
+}
+
+TEST_F(RawHttpServerTest, StallHoldsTheConnectionAfterTheBytesUntilStop) {
+  RawHttpServer::Reply stall;
+  stall.bytes = "HTTP/1.1 200 OK\r\n";
+  stall.after = After::kStall;
+  server_->PushReply(stall);
+  ClientSocket client(server_->port());
+  ASSERT_TRUE(client.Send(Put("/x", "")));
+  ASSERT_TRUE(server_->WaitForRequests(1, absl::Seconds(10)));
+  // Nothing but the status line for a while: the connection stays open.
+  std::thread stopper([this] {
+    absl::SleepFor(absl::Milliseconds(300));
+    server_->Stop();
+  });
+  const absl::Time start = absl::Now();
+  const ClientSocket::UntilClosed result = client.ReadUntilClosed();
+  stopper.join();
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(250));
+  EXPECT_EQ(result.data, "HTTP/1.1 200 OK\r\n");
+  EXPECT_EQ(result.error, 0);
+}
+
+TEST_F(RawHttpServerTest, LaterBytesFollowTheReplyInSendsOfTheirOwn) {
+  RawHttpServer::Reply reply = RawHttpServer::OkReply();
+  reply.later.push_back({absl::Milliseconds(200), "EXTRA"});
+  reply.after = After::kClose;
+  server_->PushReply(reply);
+  ClientSocket client(server_->port());
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(client.Send(Put("/x", "")));
+  EXPECT_THAT(client.ReadResponse(), StartsWith("HTTP/1.1 200 OK"));
+  const ClientSocket::UntilClosed rest = client.ReadUntilClosed();
+  EXPECT_EQ(rest.data, "EXTRA");
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(200));
+}
+
+TEST_F(RawHttpServerTest, ResetOnAcceptResetsBeforeReadingAndRecordsNothing) {
+  server_->PushReply(RawHttpServer::ResetOnAcceptReply());
+  {
+    ClientSocket client(server_->port());
+    ASSERT_TRUE(client.connected());
+    const ClientSocket::UntilClosed result = client.ReadUntilClosed();
+    EXPECT_EQ(result.error, ECONNRESET);
+    EXPECT_EQ(result.data, "");
+  }
+  EXPECT_EQ(server_->RequestCount(), 0u);
+  EXPECT_EQ(server_->ConnectionCount(), 1);
+  // Used up: the next connection is served.
+  ClientSocket next(server_->port());
+  ASSERT_TRUE(next.Send(Put("/x", "")));
+  EXPECT_THAT(next.ReadResponse(), StartsWith("HTTP/1.1 200 OK"));
+}
+
+TEST_F(RawHttpServerTest, KillResetsOpenConnections) {
+  OpenIdleAndHeldConnections();
+
+  server_->Kill();
+
+  EXPECT_EQ(idle_->ReadUntilClosed().error, ECONNRESET);
+  EXPECT_EQ(held_->ReadUntilClosed().error, ECONNRESET);
+  ClientSocket late(server_->port());
+  EXPECT_FALSE(late.connected());
+}
+
+TEST(RawHttpServerStartTest, RestartsOnTheSamePortAfterAKill) {
+  absl::StatusOr<std::unique_ptr<RawHttpServer>> first =
+      RawHttpServer::Start();
+  ASSERT_TRUE(first.ok()) << first.status();
+  const int port = (*first)->port();
+  {
+    ClientSocket client(port);
+    ASSERT_TRUE(client.Send(Put("/x", "")));
+    ASSERT_THAT(client.ReadResponse(), StartsWith("HTTP/1.1 200 OK"));
+    (*first)->Kill();
+  }
+  RawHttpServerOptions options;
+  options.port = port;
+  absl::StatusOr<std::unique_ptr<RawHttpServer>> second =
+      RawHttpServer::Start(options);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ((*second)->port(), port);
+  ClientSocket client(port);
+  ASSERT_TRUE(client.Send(Put("/x", "")));
+  EXPECT_THAT(client.ReadResponse(), StartsWith("HTTP/1.1 200 OK"));
+  EXPECT_EQ((*second)->RequestCount(), 1u);
 }
 
 TEST_F(RawHttpServerTest, ExpectContinueIsAnsweredBeforeTheBody) {
@@ -491,6 +585,26 @@ TEST(RawHttpServerRepliesTest, ManyHeaderLinesTotalExactlyThatMuch) {
     EXPECT_EQ(line.size() + 2, 1024u);
   }
   EXPECT_EQ(lines, 70u);
+}
+
+TEST(RawHttpServerRepliesTest, ChunkedReplySplitsTheBodyAndEndsWithALastChunk) {
+  const RawHttpServer::Reply reply = RawHttpServer::ChunkedReply("abcdefghij", 4);
+  EXPECT_EQ(reply.bytes,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n"
+            "4\r\nabcd\r\n4\r\nefgh\r\n2\r\nij\r\n0\r\n\r\n");
+  EXPECT_EQ(reply.after, After::kKeepOpen);
+}
+
+TEST(RawHttpServerRepliesTest, CloseDelimitedAndContinueReplies) {
+  const RawHttpServer::Reply http10 = RawHttpServer::CloseDelimitedReply("{}");
+  EXPECT_EQ(http10.bytes,
+            "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{}");
+  EXPECT_EQ(http10.after, After::kClose);
+  const RawHttpServer::Reply continued = RawHttpServer::ContinueThenOkReply();
+  EXPECT_THAT(continued.bytes,
+              StartsWith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"));
+  EXPECT_TRUE(absl::EndsWith(continued.bytes, kRawServerUserJson));
 }
 
 TEST(RawHttpServerStartTest, DefaultReplyOption) {
