@@ -185,6 +185,50 @@ func TestUpstream503GivesRetryInfo(t *testing.T) {
 	}
 }
 
+func TestGatewayOverloadGivesRetryInfo(t *testing.T) {
+	stack := teststack.Get(t)
+	c, err := usergatewayclient.New(stack.OverloadedTarget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// One call held by the emulator fills the gateway's one slot.
+	held := make(chan error, 1)
+	go func() {
+		opts := fault("delay_ms=3000", 10*time.Second)
+		opts.RequestID = "go-held-1"
+		_, err := c.UpdateFirstName(context.Background(), teststack.AdaEnterpriseID,
+			teststack.AdaUserID, "Ada", opts)
+		held <- err
+	}()
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if in, err := stack.EmulatorReceived("go-held-1"); err != nil || in {
+			if err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the held call did not reach the emulator: %v", <-held)
+		}
+	}
+	_, err = c.UpdateFirstName(context.Background(), teststack.AdaEnterpriseID,
+		teststack.AdaUserID, "Ada", usergatewayclient.CallOptions{})
+	var e *usergatewayclient.GatewayError
+	if !errors.As(err, &e) || e.Reason != "GATEWAY_OVERLOADED" || e.Code != codes.Unavailable {
+		t.Fatalf("got %v while a call held --max_in_flight=1, want GATEWAY_OVERLOADED", err)
+	}
+	if !e.HasRetryDelay || e.RetryDelay <= 0 {
+		t.Errorf("retry delay %v (%v), want a RetryInfo delay", e.RetryDelay, e.HasRetryDelay)
+	}
+	if e.Metadata["attempts"] != "0" || e.RequestID == "" || e.Metadata["request_id"] != e.RequestID {
+		t.Errorf("metadata %v, header request id %q", e.Metadata, e.RequestID)
+	}
+	if err := <-held; err != nil {
+		t.Errorf("the held call: %v", err)
+	}
+}
+
 func TestStatusWithoutDetailsDecodesToCodeAndMessage(t *testing.T) {
 	e := usergatewayclient.DecodeStatus(status.New(codes.Unavailable, "no route"))
 	if e.Code != codes.Unavailable || e.Message != "no route" || e.Reason != "" ||

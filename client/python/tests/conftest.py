@@ -1,5 +1,6 @@
-"""Starts the real upstream emulator (HTTPS, a CA made for the run) and the
-real gateway binary on loopback ports the kernel picks, once per session.
+"""Starts the real upstream emulator (HTTPS, a CA made for the run) and two
+real gateways in front of it (the second with --max_in_flight=1) on
+loopback ports the kernel picks, once per session.
 
 USERGATEWAY_BIN and EMULATOR_BIN name the binaries (client/python/
 run_tests.sh sets them, building them with Bazel when unset). Without them
@@ -10,9 +11,11 @@ import dataclasses
 import os
 import pathlib
 import signal
+import ssl
 import subprocess
 import tempfile
 import time
+import urllib.request
 
 import pytest
 
@@ -26,9 +29,22 @@ _START_TIMEOUT_S = 60.0
 
 @dataclasses.dataclass
 class Stack:
-    target: str       # the gateway, HOST:PORT
-    emulator: str     # the emulator's base URL (https://127.0.0.1:PORT)
+    target: str             # the gateway, HOST:PORT
+    overloaded_target: str  # a gateway with --max_in_flight=1, HOST:PORT
+    emulator: str           # the emulator's base URL (https://127.0.0.1:PORT)
     work: pathlib.Path
+
+    def emulator_received(self, request_id: str) -> bool:
+        """Whether the emulator has received a request with X-Request-Id
+        request_id (GET /_emulator/requests lists a request as it arrives,
+        before any delay fault)."""
+        context = ssl.create_default_context(cafile=str(self.work / "tls/ca.pem"))
+        opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}),
+            urllib.request.HTTPSHandler(context=context))
+        with opener.open(f"{self.emulator}/_emulator/requests",
+                         timeout=10) as response:
+            return f'"{request_id}"' in response.read().decode()
 
 
 def _binary(var: str) -> str:
@@ -65,37 +81,43 @@ def stack():
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("GATEWAY_", "EMULATOR_"))
                and "proxy" not in k.lower()}
+
+        def start(name, binary, *args):
+            """Runs binary with a --port_file; returns the port it wrote."""
+            log = work / f"{name}.log"
+            logs.append(log.open("w"))
+            processes.append(subprocess.Popen(
+                [binary, *args, f"--port_file={work}/{name}.port"],
+                stdout=subprocess.DEVNULL, stderr=logs[-1], env=env))
+            return _wait_port(processes[-1], work / f"{name}.port", log)
+
+        def gateway(name, *extra):
+            return "127.0.0.1:%d" % start(
+                name, gateway_bin, "--listen=127.0.0.1:0",
+                f"--upstream_base_url={emulator}/api",
+                f"--ca_bundle={work}/tls/ca.pem",
+                f"--api_key_file={work}/api_key",
+                # Lets a test ask the emulator for a fault per call.
+                "--forward_metadata=x-emulator-fault",
+                # One attempt: a 503 fault reaches the caller at once.
+                "--max_attempts=1",
+                # Above the emulator's 150, so that the upstream's own 400
+                # for a long first_name reaches the caller.
+                "--max_first_name_chars=200",
+                "--drain_delay_ms=0", "--drain_grace_ms=1000", *extra)
+
         try:
-            log = work / "emulator.log"
-            logs.append(log.open("w"))
-            processes.append(subprocess.Popen(
-                [emulator_bin, "--listen=127.0.0.1:0",
-                 f"--port_file={work}/emulator.port", f"--api_key={_API_KEY}",
-                 f"--self_signed_tls_dir={work}/tls", "--log_requests=false"],
-                stdout=subprocess.DEVNULL, stderr=logs[-1], env=env))
-            emulator = (f"https://127.0.0.1:"
-                        f"{_wait_port(processes[-1], work / 'emulator.port', log)}")
+            emulator = "https://127.0.0.1:%d" % start(
+                "emulator", emulator_bin, "--listen=127.0.0.1:0",
+                f"--api_key={_API_KEY}", f"--self_signed_tls_dir={work}/tls",
+                "--log_requests=false")
             (work / "api_key").write_text(_API_KEY)
-            log = work / "gateway.log"
-            logs.append(log.open("w"))
-            processes.append(subprocess.Popen(
-                [gateway_bin, "--listen=127.0.0.1:0",
-                 f"--port_file={work}/gateway.port",
-                 f"--upstream_base_url={emulator}/api",
-                 f"--ca_bundle={work}/tls/ca.pem",
-                 f"--api_key_file={work}/api_key",
-                 # Lets a test ask the emulator for a fault per call.
-                 "--forward_metadata=x-emulator-fault",
-                 # One attempt: a 503 fault reaches the caller at once.
-                 "--max_attempts=1",
-                 # Above the emulator's 150, so that the upstream's own
-                 # 400 for a long first_name reaches the caller.
-                 "--max_first_name_chars=200",
-                 "--drain_delay_ms=0", "--drain_grace_ms=1000"],
-                stdout=subprocess.DEVNULL, stderr=logs[-1], env=env))
-            port = _wait_port(processes[-1], work / "gateway.port", log)
-            yield Stack(target=f"127.0.0.1:{port}", emulator=emulator,
-                        work=work)
+            yield Stack(target=gateway("gateway"),
+                        # One call in flight at most: a second one gets
+                        # GATEWAY_OVERLOADED.
+                        overloaded_target=gateway("gateway_one_call",
+                                                  "--max_in_flight=1"),
+                        emulator=emulator, work=work)
         finally:
             for process in reversed(processes):
                 process.send_signal(signal.SIGTERM)

@@ -1,6 +1,7 @@
 """usergateway_client against the real gateway in front of the real upstream
 emulator (conftest.py starts both): what a Python caller would check."""
 
+import concurrent.futures
 import os
 import subprocess
 import sys
@@ -119,6 +120,31 @@ def test_upstream_503_gives_retry_info(stack):
     assert error.reason == "UPSTREAM_UNAVAILABLE"
     assert error.metadata["http_status"] == "503"
     assert error.retry_delay == 2.0
+    assert error.metadata["request_id"] == result.request_id != ""
+
+
+def test_gateway_overload_gives_retry_info(stack):
+    with UserProfileClient(stack.overloaded_target) as client:
+        # One call held by the emulator fills the gateway's one slot.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            held = pool.submit(
+                client.update_first_name, ADA_ENTERPRISE_ID, ADA_USER_ID,
+                "Ada", timeout=10.0, request_id="py-held-1",
+                metadata=[("x-emulator-fault", "delay_ms=3000")])
+            deadline = time.monotonic() + 2.0
+            while not stack.emulator_received("py-held-1"):
+                assert time.monotonic() < deadline, (
+                    f"the held call did not reach the emulator: "
+                    f"{held.result().error}")
+                time.sleep(0.02)
+            result = client.update_first_name(ADA_ENTERPRISE_ID, ADA_USER_ID,
+                                              "Ada", timeout=10.0)
+            assert held.result().ok, held.result().error
+    error = result.error
+    assert error.code == grpc.StatusCode.UNAVAILABLE
+    assert error.reason == "GATEWAY_OVERLOADED"
+    assert error.retry_delay and error.retry_delay > 0
+    assert error.metadata["attempts"] == "0"
     assert error.metadata["request_id"] == result.request_id != ""
 
 

@@ -6,7 +6,11 @@
 package teststack
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,11 +34,14 @@ const (
 	startTimeout = 60 * time.Second
 )
 
-// Stack is a running emulator and gateway.
+// Stack is a running emulator and two gateways in front of it.
 type Stack struct {
-	Target    string // the gateway, HOST:PORT
-	dir       string
-	processes []process
+	Target string // the gateway, HOST:PORT
+	// A gateway with --max_in_flight=1 (otherwise the same), HOST:PORT.
+	OverloadedTarget string
+	dir              string
+	emulatorURL      string
+	processes        []process
 }
 
 type process struct {
@@ -42,7 +49,7 @@ type process struct {
 	exited chan struct{} // closed once Wait returned
 }
 
-// Start starts both. The caller must Stop the stack, also after an error.
+// Start starts them. The caller must Stop the stack, also after an error.
 func Start() (*Stack, error) {
 	s := &Stack{}
 	bins := map[string]string{}
@@ -64,27 +71,32 @@ func Start() (*Stack, error) {
 	if err != nil {
 		return s, err
 	}
+	s.emulatorURL = fmt.Sprintf("https://127.0.0.1:%d", emulatorPort)
 	if err := os.WriteFile(filepath.Join(dir, "api_key"), []byte(apiKey), 0o600); err != nil {
 		return s, err
 	}
-	gatewayPort, err := s.start("gateway", bins["USERGATEWAY_BIN"],
-		"--listen=127.0.0.1:0",
-		fmt.Sprintf("--upstream_base_url=https://127.0.0.1:%d/api", emulatorPort),
-		"--ca_bundle="+filepath.Join(dir, "tls", "ca.pem"),
-		"--api_key_file="+filepath.Join(dir, "api_key"),
-		// Lets a test ask the emulator for a fault per call.
-		"--forward_metadata=x-emulator-fault",
-		// One attempt: a 503 fault reaches the caller at once.
-		"--max_attempts=1",
-		// Above the emulator's 150, so that the upstream's own 400 for a
-		// long first_name reaches the caller.
-		"--max_first_name_chars=200",
-		"--drain_delay_ms=0", "--drain_grace_ms=1000")
-	if err != nil {
+	gateway := func(name string, extra ...string) (string, error) {
+		port, err := s.start(name, bins["USERGATEWAY_BIN"], append([]string{
+			"--listen=127.0.0.1:0",
+			"--upstream_base_url=" + s.emulatorURL + "/api",
+			"--ca_bundle=" + filepath.Join(dir, "tls", "ca.pem"),
+			"--api_key_file=" + filepath.Join(dir, "api_key"),
+			// Lets a test ask the emulator for a fault per call.
+			"--forward_metadata=x-emulator-fault",
+			// One attempt: a 503 fault reaches the caller at once.
+			"--max_attempts=1",
+			// Above the emulator's 150, so that the upstream's own 400 for
+			// a long first_name reaches the caller.
+			"--max_first_name_chars=200",
+			"--drain_delay_ms=0", "--drain_grace_ms=1000"}, extra...)...)
+		return fmt.Sprintf("127.0.0.1:%d", port), err
+	}
+	if s.Target, err = gateway("gateway"); err != nil {
 		return s, err
 	}
-	s.Target = fmt.Sprintf("127.0.0.1:%d", gatewayPort)
-	return s, nil
+	// One call in flight at most: a second one gets GATEWAY_OVERLOADED.
+	s.OverloadedTarget, err = gateway("gateway_one_call", "--max_in_flight=1")
+	return s, err
 }
 
 var (
@@ -109,6 +121,27 @@ func Get(t testing.TB) *Stack {
 		t.Fatalf("the gateway and emulator did not start: %v", sharedErr)
 	}
 	return shared
+}
+
+// EmulatorReceived reports whether the emulator has received a request with
+// X-Request-Id requestID (its GET /_emulator/requests lists a request as it
+// arrives, before any delay fault).
+func (s *Stack) EmulatorReceived(requestID string) (bool, error) {
+	pem, err := os.ReadFile(filepath.Join(s.dir, "tls", "ca.pem"))
+	if err != nil {
+		return false, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		Proxy: nil, TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Get(s.emulatorURL + "/_emulator/requests")
+	if err != nil {
+		return false, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return strings.Contains(string(body), `"`+requestID+`"`), err
 }
 
 // start runs binary with a --port_file and returns the port it wrote.
