@@ -2,7 +2,8 @@
 # Installs what the gateway needs to build, test and demo, at pinned
 # versions: Debian packages (Bazel 4.2.3, gRPC, protobuf, abseil, simdjson,
 # libcurl, test and benchmark libraries, promtool) and Go tools (grpcurl,
-# grpc-health-probe, ghz). Does nothing when everything is already there.
+# grpc-health-probe, ghz, protoc-gen-go[-grpc]), buf (npm) and a Python venv
+# for client/python. Does nothing when everything is already there.
 #
 # Usage: scripts/setup.sh        (as root, or with sudo available)
 # Prints the directory holding the Go tools on its last line:
@@ -34,6 +35,8 @@ PACKAGES=(
   wrk=4.1.0-3+b2
   python3=3.11.2-1+b1
   libnginx-mod-http-echo=1:0.63-4
+  # client/python: the venv below is made from Debian's python3.
+  python3-venv=3.11.2-1+b1
 )
 
 # Packages installed without their recommends and without starting their
@@ -49,6 +52,11 @@ GO_TOOLS=(
   "grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3"
   "grpc-health-probe github.com/grpc-ecosystem/grpc-health-probe@v0.4.42"
   "ghz github.com/bojand/ghz/cmd/ghz@v0.120.0"
+  # client/go (see "Callers' toolchains" below): protoc-gen-go (the same
+  # version as google.golang.org/protobuf in client/go/go.mod) and
+  # protoc-gen-go-grpc generate its stubs with Debian's protoc.
+  "protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12"
+  "protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2"
 )
 
 TOOLS_DIR="${USERGATEWAY_TOOLS:-${HOME:-/root}/.cache/usergateway/tools}/bin"
@@ -149,4 +157,56 @@ for entry in "${GO_TOOLS[@]}"; do
   touch "$stamp"
 done
 log "Go tools: $(ls "$TOOLS_DIR" | tr '\n' ' ')"
+
+# --- Callers' toolchains (client/python, client/go) --------------------------
+# Python: a venv made from Debian's /usr/bin/python3 (python3 on PATH may be
+# another build) with client/python/requirements.txt, which pins every
+# package, dependencies included, so it is installed with --no-deps. The
+# venv is made again when that file changes. Its python is what
+# scripts/test.sh runs client/python's tests with:
+#   <tools dir>/../client-venv/bin/python
+REPO_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then
+  PATH="/usr/local/go/bin:$PATH"
+fi
+PY_REQUIREMENTS="$REPO_ROOT/client/python/requirements.txt"
+PY_VENV="$(dirname "$TOOLS_DIR")/client-venv"
+py_stamp="$(sha256sum "$PY_REQUIREMENTS" | cut -d' ' -f1)"
+if [ "$(cat "$PY_VENV/.requirements-sha256" 2>/dev/null)" != "$py_stamp" ]; then
+  log "making $PY_VENV from $PY_REQUIREMENTS"
+  rm -rf "$PY_VENV"
+  /usr/bin/python3 -m venv "$PY_VENV"
+  "$PY_VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps \
+    -r "$PY_REQUIREMENTS"
+  "$PY_VENV/bin/pip" check --disable-pip-version-check >/dev/null
+  echo "$py_stamp" >"$PY_VENV/.requirements-sha256"
+fi
+log "Python venv: $PY_VENV ($("$PY_VENV/bin/python" --version))"
+# buf, which lints proto/ and checks it against contract/ (scripts/test.sh):
+# buf's own release binary from npm's @bufbuild/buf (seconds; `go install`
+# builds it from source in minutes, the fallback when npm is missing).
+BUF_VERSION=1.75.0
+if [ ! -x "$TOOLS_DIR/buf" ] || [ ! -f "$TOOLS_DIR/.buf-v$BUF_VERSION" ]; then
+  log "installing buf $BUF_VERSION"
+  if command -v npm >/dev/null; then
+    npm_dir="$(mktemp -d)"
+    npm install --prefix "$npm_dir" --no-save --no-package-lock --no-audit \
+      --no-fund --ignore-scripts --loglevel=error "@bufbuild/buf@$BUF_VERSION" \
+      >/dev/null
+    install -m 755 "$npm_dir"/node_modules/@bufbuild/buf-linux-*/bin/buf \
+      "$TOOLS_DIR/buf"
+    rm -rf "$npm_dir"
+  else
+    GOBIN="$TOOLS_DIR" GOFLAGS=-mod=mod \
+      go install "github.com/bufbuild/buf/cmd/buf@v$BUF_VERSION"
+  fi
+  [ "$("$TOOLS_DIR/buf" --version)" = "$BUF_VERSION" ] || {
+    log "ERROR: $TOOLS_DIR/buf is not buf $BUF_VERSION"; exit 1; }
+  rm -f "$TOOLS_DIR/.buf-"*
+  touch "$TOOLS_DIR/.buf-v$BUF_VERSION"
+fi
+# Go: client/go's modules (go.mod and go.sum pin them) into the module
+# cache, so that `go test` there needs no network. Quick when present.
+(cd "$REPO_ROOT/client/go" && GOFLAGS=-mod=readonly go mod download)
+log "Go modules of client/go: present"
 echo "tools: $TOOLS_DIR"

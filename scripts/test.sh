@@ -5,7 +5,9 @@
 # under AddressSanitizer + UBSan; then the suites outside Bazel (run_step
 # below), each on the binaries the first pass built: the benchmark's smoke
 # run (scripts/benchmark.sh --smoke, seconds, no targets judged, one test, so
-# that it never rots).
+# that it never rots); the Python and Go clients' tests against the built
+# gateway and emulator (client/*/run_tests.sh); `buf lint` and `buf breaking`
+# on the contract.
 # Ends with one line: `N passed, N failed` (and `, N skipped` when any).
 #
 # Usage: scripts/test.sh [--quick]   (--quick: skip the ASan pass)
@@ -84,6 +86,15 @@ run_step "benchmark smoke (scripts/benchmark.sh --smoke)" \
   env USERGATEWAY_BIN="$bin/gateway/usergateway" \
   PARSER_BENCHMARK_BIN="$bin/tests/benchmarks/parser_benchmark" \
   GHZ="$tools/ghz" scripts/benchmark.sh --smoke
+run_step "client/python (pytest)" env USERGATEWAY_BIN="$bin/gateway/usergateway" \
+  EMULATOR_BIN="$bin/tests/emulator/upstream_emulator" \
+  PYTHON="$(dirname "$tools")/client-venv/bin/python" client/python/run_tests.sh
+run_step "client/go (go test)" env USERGATEWAY_BIN="$bin/gateway/usergateway" \
+  EMULATOR_BIN="$bin/tests/emulator/upstream_emulator" TOOLS="$tools" \
+  client/go/run_tests.sh
+run_step "buf lint (proto/, buf.yaml)" "$tools/buf" lint
+run_step "buf breaking (proto/ against contract/usergateway_v1.json)" \
+  "$tools/buf" breaking --against contract/usergateway_v1.json
 
 [ "$total_failed" = 0 ] || status=1
 if [ "$total_passed" = 0 ]; then status=1; fi
