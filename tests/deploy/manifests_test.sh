@@ -53,7 +53,7 @@ work="$(mktemp -d)"
 pids=()
 # Stops the servers in reverse order (kube-apiserver before the etcd it
 # needs to shut down), each within 20 s or by SIGKILL.
-cleanup() {
+stop_servers() {
   local i pid deadline
   for (( i = ${#pids[@]} - 1; i >= 0; i-- )); do
     pid="${pids[$i]}"
@@ -65,6 +65,10 @@ cleanup() {
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
   done
+  pids=()
+}
+cleanup() {
+  stop_servers
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -204,7 +208,7 @@ start_api_server() {
   pids+=("$!")
   openssl genrsa -out "$work/sa.key" 2048 2>/dev/null &&
     openssl rsa -in "$work/sa.key" -pubout -out "$work/sa.pub" 2>/dev/null ||
-    return 1
+    { stop_servers; return 1; }
   token="$(openssl rand -hex 24)"
   printf '%s,deploy-test,deploy-test,"system:masters"\n' "$token" \
     >"$work/tokens.csv"
@@ -244,8 +248,10 @@ EOF
   # Ready when /readyz says ok (etcd reached, every post-start hook done).
   local deadline=$(( $(now_ms) + 180000 ))
   until [ "$("$tools/kubectl" get --raw /readyz 2>/dev/null)" = ok ]; do
-    if (( $(now_ms) >= deadline )) || ! kill -0 "${pids[1]}" 2>/dev/null; then
+    if (( $(now_ms) >= deadline )) || ! kill -0 "${pids[0]}" 2>/dev/null ||
+      ! kill -0 "${pids[1]}" 2>/dev/null; then
       tail -n 30 "$work/etcd.log" "$work/kube-apiserver.log"
+      stop_servers
       return 1
     fi
     sleep 0.5
@@ -254,11 +260,17 @@ EOF
 
 kubectl() { "$tools/kubectl" --request-timeout=60s "$@"; }
 
+# Up to three tries: a port free a moment ago may have been taken since.
 started_ms="$(now_ms)"
-if ! start_api_server; then
-  fail "etcd and kube-apiserver did not become ready"
-  finish
-fi
+for attempt in 1 2 3; do
+  start_api_server && break
+  if [ "$attempt" = 3 ]; then
+    fail "etcd and kube-apiserver did not become ready (3 tries)"
+    finish
+  fi
+  echo "etcd or kube-apiserver did not start (try $attempt); again on new ports"
+  rm -rf "$work/etcd" "$work/pki"
+done
 pass "kube-apiserver ready on loopback after $(( $(now_ms) - started_ms )) ms" \
   "($(kubectl version -o json | /usr/bin/python3 -c 'import json, sys
 print(json.load(sys.stdin)["serverVersion"]["gitVersion"])'))"
