@@ -45,10 +45,7 @@ emulator_pid=""
 cleanup() {
   "${PODMAN[@]}" rm -f -t 0 "$container" >/dev/null 2>&1
   podman rmi -f "$image" "$emulator_image" >/dev/null 2>&1
-  if [ -n "$emulator_pid" ]; then
-    kill -TERM "$emulator_pid" 2>/dev/null
-    wait "$emulator_pid" 2>/dev/null
-  fi
+  [ -z "$emulator_pid" ] || stop_pid "$emulator_pid"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -124,6 +121,11 @@ ports="$(inspect '{{range $p, $_ := .Config.ExposedPorts}}{{$p}} {{end}}')"
 echo "exposed ports: $ports"
 check "image exposes 50051/tcp and 9090/tcp" \
   [ "$ports" = "50051/tcp 9090/tcp " ]
+env_vars="$(inspect '{{range .Config.Env}}{{.}} {{end}}')"
+echo "image environment: $env_vars"
+check "image defaults: gRPC on 0.0.0.0:50051, admin on 0.0.0.0:9090" \
+  grep -q -E '(^| )GATEWAY_LISTEN=0\.0\.0\.0:50051 .*GATEWAY_ADMIN_LISTEN=0\.0\.0\.0:9090 ' \
+  <<<"$env_vars"
 check "image is one layer (FROM scratch, one COPY)" \
   [ "$(inspect '{{len .RootFS.Layers}}')" = 1 ]
 

@@ -23,6 +23,18 @@ finish() {
 
 now_ms() { echo $(( ${EPOCHREALTIME/./} / 1000 )); }
 
+# stop_pid PID: SIGTERM, then SIGKILL if PID (a child of this shell) has not
+# exited within 20 s; reaps it.
+stop_pid() {
+  local deadline=$(( $(now_ms) + 20000 ))
+  kill -TERM "$1" 2>/dev/null
+  while kill -0 "$1" 2>/dev/null && (( $(now_ms) < deadline )); do
+    sleep 0.1
+  done
+  kill -KILL "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+}
+
 # The directory holding the tools scripts/setup.sh installs: $TOOLS when
 # set (scripts/test.sh passes it), else setup.sh's last line.
 tools_dir() {

@@ -54,16 +54,9 @@ pids=()
 # Stops the servers in reverse order (kube-apiserver before the etcd it
 # needs to shut down), each within 20 s or by SIGKILL.
 stop_servers() {
-  local i pid deadline
+  local i
   for (( i = ${#pids[@]} - 1; i >= 0; i-- )); do
-    pid="${pids[$i]}"
-    kill -TERM "$pid" 2>/dev/null
-    deadline=$(( $(now_ms) + 20000 ))
-    while kill -0 "$pid" 2>/dev/null && (( $(now_ms) < deadline )); do
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    stop_pid "${pids[$i]}"
   done
   pids=()
 }
