@@ -46,6 +46,7 @@
 #include "gateway/common/fake_clock.h"
 #include "gateway/observability/gateway_metrics.h"
 #include "gateway/observability/metrics.h"
+#include "gateway/upstream/attempt_observer.h"
 #include "gateway/upstream/curl_failure.h"
 #include "gateway/upstream/upstream_options.h"
 #include "gateway/upstream/upstream_types.h"
@@ -668,6 +669,95 @@ TEST(CurlUpstreamClientTest, RetryThatWouldPassTheSimulatedDeadlineIsNotMade) {
   EXPECT_EQ(result.http_status, 503);
   EXPECT_EQ(result.attempts, 1);
   EXPECT_EQ(result.retry_after, absl::Seconds(2));
+  EXPECT_EQ(server.requests().size(), 1u);
+}
+
+// Records what the scheduler tells it and holds each retry back once by
+// `hold`. Called on the loop thread; read by the test thread.
+class HoldingObserver final : public AttemptObserver {
+ public:
+  explicit HoldingObserver(absl::Duration hold) : hold_(hold) {}
+  absl::Duration BeforeRetry(absl::Time now) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    asked_.push_back(now);
+    // Every other question is held: the first for each retry.
+    return asked_.size() % 2 == 1 ? hold_ : absl::ZeroDuration();
+  }
+  void OnAttemptDone(const UpstreamResult& attempt, absl::Time) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    statuses_.push_back(attempt.http_status);
+  }
+  std::vector<int> statuses() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return statuses_;
+  }
+  size_t asked() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return asked_.size();
+  }
+
+ private:
+  const absl::Duration hold_;
+  std::mutex mu_;
+  std::vector<absl::Time> asked_;
+  std::vector<int> statuses_;
+};
+
+TEST(CurlUpstreamClientTest, AttemptObserverSeesEveryAttemptAndHoldsRetries) {
+  LoopbackServer server([](const ReceivedRequest&, int index) {
+    return index < 1 ? StatusReply(503) : Ok();
+  });
+  FakeClock clock;
+  CurlUpstreamOptions options = TestOptions();
+  options.clock = &clock;
+  auto client = MakeClient(options);
+  auto observer = std::make_shared<HoldingObserver>(absl::Milliseconds(500));
+  UpstreamRequest request = MakeRequest(server.Url());
+  request.deadline = clock.Now() + absl::Seconds(20);
+  request.attempt_observer = observer;
+  Results results;
+  client->Start(std::move(request), results.Callback());
+  ASSERT_TRUE(Eventually([&] { return client->Stats().retries == 1; }));
+  EXPECT_EQ(observer->statuses(), std::vector<int>({503}));
+  // The backoff (at most 5 ms) is over: the observer is asked and holds
+  // the retry for 500 ms.
+  clock.Advance(absl::Milliseconds(10));
+  client->CheckTimers();
+  ASSERT_TRUE(Eventually([&] { return observer->asked() == 1; }));
+  clock.Advance(absl::Milliseconds(480));
+  client->CheckTimers();
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(results.count(), 0u);
+  clock.Advance(absl::Milliseconds(40));
+  client->CheckTimers();
+  UpstreamResult result = results.TakeFirst();
+  EXPECT_EQ(result.http_status, 200);
+  EXPECT_EQ(result.attempts, 2);
+  EXPECT_EQ(observer->asked(), 2u);
+  EXPECT_EQ(observer->statuses(), std::vector<int>({503, 200}));
+  EXPECT_EQ(server.requests().size(), 2u);
+}
+
+TEST(CurlUpstreamClientTest, AttemptObserverHoldPastTheDeadlineEndsTheCall) {
+  LoopbackServer server(Always(StatusReply(503)));
+  FakeClock clock;
+  CurlUpstreamOptions options = TestOptions();
+  options.clock = &clock;
+  auto client = MakeClient(options);
+  auto observer = std::make_shared<HoldingObserver>(absl::Seconds(30));
+  UpstreamRequest request = MakeRequest(server.Url());
+  request.deadline = clock.Now() + absl::Seconds(5);
+  request.attempt_observer = observer;
+  Results results;
+  client->Start(std::move(request), results.Callback());
+  ASSERT_TRUE(Eventually([&] { return client->Stats().retries == 1; }));
+  clock.Advance(absl::Milliseconds(10));
+  client->CheckTimers();
+  // The last attempt's outcome, at once: the hold cannot fit.
+  UpstreamResult result = results.TakeFirst();
+  EXPECT_EQ(result.http_status, 503);
+  EXPECT_EQ(result.attempts, 1);
   EXPECT_EQ(server.requests().size(), 1u);
 }
 
