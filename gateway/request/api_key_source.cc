@@ -1,7 +1,5 @@
 #include "gateway/request/api_key_source.h"
 
-#include <sys/stat.h>
-
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -129,16 +127,13 @@ int ApiKeySource::reloads() const {
 }
 
 absl::Status ApiKeySource::Refresh() {
-  struct stat st;
-  if (stat(path_.c_str(), &st) != 0) {
+  const std::optional<FileIdentity> identity = StatFileIdentity(path_);
+  if (!identity.has_value()) {
     unreadable_ = true;
     return absl::InvalidArgumentError(
         absl::StrCat(FileLabel(path_), " is unreadable"));
   }
-  FileIdentity seen;
-  seen.inode = st.st_ino;
-  seen.size = st.st_size;
-  seen.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+  const FileIdentity& seen = *identity;
   if (key_ != nullptr && seen == loaded_) {
     unreadable_ = false;
     return absl::OkStatus();

@@ -1,7 +1,5 @@
 #include "gateway/tenancy/tenant_directory.h"
 
-#include <sys/stat.h>
-
 #include <optional>
 #include <utility>
 
@@ -39,9 +37,10 @@ absl::StatusOr<std::unique_ptr<TenantDirectory>> TenantDirectory::Load(
       new TenantDirectory(std::move(options), clock));
   const std::string label =
       absl::StrCat("tenants file ", dir->options_.path);
-  struct stat st;
+  const std::optional<FileIdentity> seen =
+      StatFileIdentity(dir->options_.path);
   std::optional<std::string> text = ReadFileToString(dir->options_.path);
-  if (!text.has_value() || stat(dir->options_.path.c_str(), &st) != 0) {
+  if (!text.has_value() || !seen.has_value()) {
     return absl::InvalidArgumentError(absl::StrCat(label, " is unreadable"));
   }
   absl::StatusOr<std::shared_ptr<const TenantSet>> set =
@@ -52,8 +51,7 @@ absl::StatusOr<std::unique_ptr<TenantDirectory>> TenantDirectory::Load(
   }
   absl::MutexLock lock(&dir->mu_);
   dir->current_ = *std::move(set);
-  dir->seen_ = {st.st_ino, st.st_size,
-                int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec};
+  dir->seen_ = *seen;
   dir->next_check_ = clock.Now() + dir->options_.reload_interval;
   return dir;
 }
@@ -111,8 +109,9 @@ absl::StatusOr<std::shared_ptr<const TenantSet>> TenantDirectory::Build(
 
 void TenantDirectory::Check() {
   const std::string label = absl::StrCat("tenants file ", options_.path);
-  struct stat st;
-  if (stat(options_.path.c_str(), &st) != 0) {
+  const std::optional<FileIdentity> now_seen =
+      StatFileIdentity(options_.path);
+  if (!now_seen.has_value()) {
     if (!unreadable_) {
       unreadable_ = true;
       WriteLogLine("warning", absl::StrCat(label, " is unreadable; keeping "
@@ -122,13 +121,10 @@ void TenantDirectory::Check() {
     return;
   }
   unreadable_ = false;
-  const FileIdentity now_seen = {
-      st.st_ino, st.st_size,
-      int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec};
-  if (now_seen == seen_) return;
+  if (*now_seen == seen_) return;
   std::optional<std::string> text = ReadFileToString(options_.path);
   if (!text.has_value()) return;  // looked at again next time
-  seen_ = now_seen;
+  seen_ = *now_seen;
   absl::StatusOr<std::shared_ptr<const TenantSet>> set =
       Build(*text, current_.get());
   if (!set.ok()) {

@@ -25,9 +25,6 @@
 #ifndef USERGATEWAY_GATEWAY_TENANCY_TENANT_DIRECTORY_H_
 #define USERGATEWAY_GATEWAY_TENANCY_TENANT_DIRECTORY_H_
 
-#include <sys/types.h>
-
-#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -40,6 +37,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gateway/common/clock.h"
+#include "gateway/common/file_util.h"
 #include "gateway/request/api_key_source.h"
 #include "gateway/request/request_translator.h"
 #include "gateway/tenancy/tenant_guard.h"
@@ -110,15 +108,6 @@ class TenantDirectory {
   int reloads() const;
 
  private:
-  struct FileIdentity {
-    ino_t inode = 0;
-    off_t size = -1;
-    int64_t mtime_ns = 0;
-    bool operator==(const FileIdentity& o) const {
-      return inode == o.inode && size == o.size && mtime_ns == o.mtime_ns;
-    }
-  };
-
   TenantDirectory(TenantDirectoryOptions options, const Clock& clock);
   // Builds a set from the file's current text, reusing what `previous`
   // has for unchanged tenants. Logs nothing.

@@ -151,6 +151,17 @@ class TenantsTest : public ::testing::Test {
   std::unique_ptr<UserProfileGateway::Stub> stub_;
 };
 
+// A fault replying `status` (with `retry_after` seconds when not empty),
+// the upstream not handling the request, for the next `times` requests.
+Fault StatusFault(int status, std::string retry_after = "", int times = 1) {
+  Fault fault;
+  fault.action = Fault::Action::kStatus;
+  fault.status = status;
+  fault.retry_after = std::move(retry_after);
+  fault.times = times;
+  return fault;
+}
+
 void ExpectReason(const grpc::Status& status, grpc::StatusCode code,
                   const std::string& reason) {
   EXPECT_EQ(status.error_code(), code) << status.error_message();
@@ -225,9 +236,7 @@ TEST_F(TenantsTest, EveryTenantsKeyIsRedactedFromUpstreamText) {
   WriteTenants({Acme(), Globex()});
   StartGateway();
   // acme's upstream quotes globex's key (and its own, echo_key style).
-  Fault leak;
-  leak.action = Fault::Action::kStatus;
-  leak.status = 400;
+  Fault leak = StatusFault(400);
   leak.body = absl::StrCat(R"({"message":"keys )", kGlobexKey, " and ",
                            kAcmeKey, R"( are wrong"})");
   acme_->PushFault(leak);
@@ -352,11 +361,7 @@ TEST_F(TenantsTest, AllowedCallersWithoutMutualTlsFailStartUp) {
 TEST_F(TenantsTest, After429RetryAfterNoPutReachesThatTenantForItsDuration) {
   WriteTenants({Acme(), Globex()});
   StartGateway();
-  Fault limited;
-  limited.action = Fault::Action::kStatus;
-  limited.status = 429;
-  limited.retry_after = "2";
-  acme_->PushFault(limited);
+  acme_->PushFault(StatusFault(429, "2"));
   const absl::Time start = absl::Now();
   // The first call is rate limited, waits Retry-After and then succeeds
   // as the gate's probe.
@@ -407,12 +412,7 @@ size_t PutsForRateLimitedBurst(UserProfileGateway::Stub& stub,
                                Emulator& upstream, int calls,
                                absl::Duration spacing,
                                absl::Duration deadline) {
-  Fault limited;
-  limited.action = Fault::Action::kStatus;
-  limited.status = 429;
-  limited.retry_after = "1";
-  limited.times = 100000;
-  upstream.PushFault(limited);
+  upstream.PushFault(StatusFault(429, "1", 100000));
   std::vector<std::unique_ptr<AsyncCall>> inflight;
   for (int i = 0; i < calls; ++i) {
     inflight.push_back(std::make_unique<AsyncCall>(
@@ -469,11 +469,8 @@ TEST_F(TenantsTest, BreakerOpensFailsFastAndClosesAfterAProbe) {
   StartGateway([](Config* c) { c->admin_listen = "127.0.0.1:0"; });
   metrics::Gauge& state = gateway_->metrics().TenantBreakerState("globex");
   EXPECT_EQ(state.Value(), 0);
-  Fault failing;
-  failing.action = Fault::Action::kStatus;
-  failing.status = 500;  // not retried: one attempt per call
-  failing.times = 2;
-  globex_->PushFault(failing);
+  // 500 is not retried: one attempt per call.
+  globex_->PushFault(StatusFault(500, "", 2));
   EXPECT_EQ(CallTenant(kGlobexEnterprise).status.error_code(),
             grpc::StatusCode::INTERNAL);
   EXPECT_EQ(CallTenant(kGlobexEnterprise).status.error_code(),
