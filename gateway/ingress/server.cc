@@ -242,6 +242,7 @@ absl::StatusOr<std::unique_ptr<TenantDirectory>> LoadTenants(
   options.on_breaker = [metrics](const std::string& tenant, BreakerState from,
                                  BreakerState to) {
     metrics->TenantBreakerState(tenant).Set(static_cast<int64_t>(to));
+    if (from == to) return;  // a new tenant's guard
     WriteLogLine(to == BreakerState::kClosed ? "info" : "warning",
                  absl::StrCat("tenant \"", tenant, "\": circuit breaker ",
                               BreakerStateName(from), " -> ",
@@ -249,12 +250,6 @@ absl::StatusOr<std::unique_ptr<TenantDirectory>> LoadTenants(
   };
   absl::StatusOr<std::unique_ptr<TenantDirectory>> tenants =
       TenantDirectory::Load(std::move(options));
-  if (!tenants.ok()) return tenants.status();
-  // Every tenant's gauge exists from the start (0, closed), so that an
-  // alert on it sees all of them.
-  for (const auto& tenant : (*tenants)->Current()->tenants()) {
-    metrics->TenantBreakerState(tenant->spec.name).Set(0);
-  }
   return tenants;
 }
 

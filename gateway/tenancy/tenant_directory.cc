@@ -98,6 +98,11 @@ absl::StatusOr<std::shared_ptr<const TenantSet>> TenantDirectory::Build(
       }
       tenant->guard = std::make_shared<TenantGuard>(
           spec.limits, clock_.Now(), std::move(observer));
+      // A new guard starts closed: said once, so that its gauge exists.
+      if (options_.on_breaker) {
+        options_.on_breaker(spec.name, BreakerState::kClosed,
+                            BreakerState::kClosed);
+      }
     }
     tenant->translator = options_.translator;
     tenant->translator.base_url = spec.base_url;

@@ -85,7 +85,8 @@ struct TenantDirectoryOptions {
   // loaded, false when it was refused (once per version). May be empty.
   std::function<void(bool ok)> on_reload;
   // Called on each breaker transition of any tenant (under that guard's
-  // lock: keep it cheap). May be empty.
+  // lock: keep it cheap), and once with kClosed -> kClosed for each new
+  // guard (a new tenant, or new limits). May be empty.
   std::function<void(const std::string& tenant, BreakerState from,
                      BreakerState to)>
       on_breaker;

@@ -207,7 +207,7 @@ TEST_F(TenantDirectoryTest, BreakerTransitionsAreReportedWithTheTenantName) {
   failed.error = TransportError::kConnect;
   (*dir)->Current()->Find("ent-acme")->guard->OnAttempt(failed, false,
                                                         clock_.Now());
-  EXPECT_THAT(seen, ::testing::ElementsAre("acme:open"));
+  EXPECT_THAT(seen, ::testing::ElementsAre("acme:closed", "acme:open"));
 }
 
 }  // namespace
