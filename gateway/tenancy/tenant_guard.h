@@ -13,7 +13,8 @@
 //   breaker  closed --(breaker_failures failures in a row: connect
 //            failure, reset, attempt timeout, DNS failure or a 5xx)-->
 //            open --(breaker_cooldown)--> half-open: one probe call; a
-//            response below 500 closes it, a failure opens it again.
+//            response below 500 (429 aside) closes it, a failure opens it
+//            again.
 //            While open, calls are refused (GATEWAY_CIRCUIT_OPEN, RetryInfo
 //            = the cool-down left).
 // Every attempt is admitted (Admit) and reported (OnAttempt), retries
