@@ -703,59 +703,64 @@ class HoldingObserver final : public AttemptObserver {
   std::vector<int> statuses_;
 };
 
+// One call to `url` on a simulated clock, its attempts watched by a
+// HoldingObserver that holds each retry once by `hold`.
+class ObservedCall {
+ public:
+  ObservedCall(const std::string& url, absl::Duration hold,
+               absl::Duration deadline)
+      : observer(std::make_shared<HoldingObserver>(hold)) {
+    CurlUpstreamOptions options = TestOptions();
+    options.clock = &clock;
+    client = MakeClient(options);
+    UpstreamRequest request = MakeRequest(url);
+    request.deadline = clock.Now() + deadline;
+    request.attempt_observer = observer;
+    client->Start(std::move(request), results.Callback());
+  }
+  // Moves the simulated time and lets the loop see it.
+  void Advance(absl::Duration d) {
+    clock.Advance(d);
+    client->CheckTimers();
+  }
+
+  FakeClock clock;
+  const std::shared_ptr<HoldingObserver> observer;
+  Results results;  // outlives the client, which may still call back
+  std::unique_ptr<CurlUpstreamClient> client;
+};
+
 TEST(CurlUpstreamClientTest, AttemptObserverSeesEveryAttemptAndHoldsRetries) {
   LoopbackServer server([](const ReceivedRequest&, int index) {
     return index < 1 ? StatusReply(503) : Ok();
   });
-  FakeClock clock;
-  CurlUpstreamOptions options = TestOptions();
-  options.clock = &clock;
-  auto client = MakeClient(options);
-  auto observer = std::make_shared<HoldingObserver>(absl::Milliseconds(500));
-  UpstreamRequest request = MakeRequest(server.Url());
-  request.deadline = clock.Now() + absl::Seconds(20);
-  request.attempt_observer = observer;
-  Results results;
-  client->Start(std::move(request), results.Callback());
-  ASSERT_TRUE(Eventually([&] { return client->Stats().retries == 1; }));
-  EXPECT_EQ(observer->statuses(), std::vector<int>({503}));
+  ObservedCall call(server.Url(), absl::Milliseconds(500), absl::Seconds(20));
+  ASSERT_TRUE(Eventually([&] { return call.client->Stats().retries == 1; }));
+  EXPECT_EQ(call.observer->statuses(), std::vector<int>({503}));
   // The backoff (at most 5 ms) is over: the observer is asked and holds
   // the retry for 500 ms.
-  clock.Advance(absl::Milliseconds(10));
-  client->CheckTimers();
-  ASSERT_TRUE(Eventually([&] { return observer->asked() == 1; }));
-  clock.Advance(absl::Milliseconds(480));
-  client->CheckTimers();
+  call.Advance(absl::Milliseconds(10));
+  ASSERT_TRUE(Eventually([&] { return call.observer->asked() == 1; }));
+  call.Advance(absl::Milliseconds(480));
   absl::SleepFor(absl::Milliseconds(50));
   EXPECT_EQ(server.requests().size(), 1u);
-  EXPECT_EQ(results.count(), 0u);
-  clock.Advance(absl::Milliseconds(40));
-  client->CheckTimers();
-  UpstreamResult result = results.TakeFirst();
+  EXPECT_EQ(call.results.count(), 0u);
+  call.Advance(absl::Milliseconds(40));
+  UpstreamResult result = call.results.TakeFirst();
   EXPECT_EQ(result.http_status, 200);
   EXPECT_EQ(result.attempts, 2);
-  EXPECT_EQ(observer->asked(), 2u);
-  EXPECT_EQ(observer->statuses(), std::vector<int>({503, 200}));
+  EXPECT_EQ(call.observer->asked(), 2u);
+  EXPECT_EQ(call.observer->statuses(), std::vector<int>({503, 200}));
   EXPECT_EQ(server.requests().size(), 2u);
 }
 
 TEST(CurlUpstreamClientTest, AttemptObserverHoldPastTheDeadlineEndsTheCall) {
   LoopbackServer server(Always(StatusReply(503)));
-  FakeClock clock;
-  CurlUpstreamOptions options = TestOptions();
-  options.clock = &clock;
-  auto client = MakeClient(options);
-  auto observer = std::make_shared<HoldingObserver>(absl::Seconds(30));
-  UpstreamRequest request = MakeRequest(server.Url());
-  request.deadline = clock.Now() + absl::Seconds(5);
-  request.attempt_observer = observer;
-  Results results;
-  client->Start(std::move(request), results.Callback());
-  ASSERT_TRUE(Eventually([&] { return client->Stats().retries == 1; }));
-  clock.Advance(absl::Milliseconds(10));
-  client->CheckTimers();
+  ObservedCall call(server.Url(), absl::Seconds(30), absl::Seconds(5));
+  ASSERT_TRUE(Eventually([&] { return call.client->Stats().retries == 1; }));
+  call.Advance(absl::Milliseconds(10));
   // The last attempt's outcome, at once: the hold cannot fit.
-  UpstreamResult result = results.TakeFirst();
+  UpstreamResult result = call.results.TakeFirst();
   EXPECT_EQ(result.http_status, 503);
   EXPECT_EQ(result.attempts, 1);
   EXPECT_EQ(server.requests().size(), 1u);
