@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -15,9 +16,10 @@
 #include "gateway/ingress/caller_identity.h"
 #include "gateway/observability/gateway_metrics.h"
 #include "gateway/response/error_mapper.h"
+#include "gateway/response/response_parser.h"
 #include "gateway/tenancy/tenant_guard.h"
 #include "gateway/tenancy/tenant_ticket.h"
-#include "gateway/response/response_parser.h"
+#include "gateway/upstream/attempt_observer.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
