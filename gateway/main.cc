@@ -75,7 +75,10 @@ int main(int argc, char** argv) {
   }
   std::printf("usergateway listening on port %d, upstream %s (%zu upstream "
               "loops)\n",
-              port, config->translator.base_url.c_str(),
+              port,
+              config->tenants_file.empty()
+                  ? config->translator.base_url.c_str()
+                  : ("per tenant, " + config->tenants_file).c_str(),
               (*server)->upstream_loops());
   std::fflush(stdout);
 

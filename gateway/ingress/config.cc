@@ -172,6 +172,15 @@ const std::vector<Flag>& Flags() {
        "how often to check the key file for a rotated key",
        Millis([](Config* c) { return &c->api_key_reload_interval; }, 0,
               3600000)},
+      {"tenants_file", "GATEWAY_TENANTS_FILE", "",
+       "JSON file (a ConfigMap) mapping each enterprise_id to its tenant's "
+       "base URL, API key file, allowed callers and limits; re-read when "
+       "it changes. Without it, one upstream and one key serve every call",
+       String(&Config::tenants_file)},
+      {"tenants_reload_ms", "GATEWAY_TENANTS_RELOAD_MS", "1000",
+       "how often to check the tenants file for changes",
+       Millis([](Config* c) { return &c->tenants_reload_interval; }, 0,
+              3600000)},
       BoolFlag("allow_insecure_http", "GATEWAY_ALLOW_INSECURE_HTTP", "false",
                "allow an http:// upstream (the API key then travels in "
                "clear text)",
@@ -345,33 +354,23 @@ absl::Status CheckReadableFile(absl::string_view flag,
 
 absl::Status Validate(const Config& c) {
   const std::string& url = c.translator.base_url;
-  if (url.empty()) {
+  const bool tenants = !c.tenants_file.empty();
+  if (url.empty() && !tenants) {
     return absl::InvalidArgumentError(
         "--upstream_base_url (GATEWAY_UPSTREAM_BASE_URL) is required, e.g. "
         "https://TENANT-api.esper.cloud/api");
   }
-  if (absl::StartsWith(url, "http://")) {
-    if (!c.upstream.allow_insecure_http) {
-      return absl::InvalidArgumentError(
-          "--upstream_base_url is http://: the API key would travel in "
-          "clear text; use https:// or pass --allow_insecure_http");
-    }
-  } else if (!absl::StartsWith(url, "https://")) {
+  if (absl::Status s = ValidateBaseUrl(url, c.upstream.allow_insecure_http);
+      !s.ok() && !(tenants && url.empty())) {
     return absl::InvalidArgumentError(
-        "--upstream_base_url must start with https:// (or http:// with "
-        "--allow_insecure_http)");
-  }
-  if (url.size() <= 8 || url.find_first_of(" \t\r\n?#") != std::string::npos) {
-    return absl::InvalidArgumentError(
-        "--upstream_base_url must be a URL with a host and no query, "
-        "fragment or spaces");
+        absl::StrCat("--upstream_base_url ", s.message()));
   }
   if (absl::Status s = ValidatePathTemplate(c.translator.path_template);
       !s.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--path_template: ", s.message()));
   }
-  if (c.api_key_file.empty() && c.api_key_env_value.empty()) {
+  if (c.api_key_file.empty() && c.api_key_env_value.empty() && !tenants) {
     return absl::InvalidArgumentError(
         "no API key: set --api_key_file (GATEWAY_API_KEY_FILE) or the "
         "GATEWAY_API_KEY environment variable");
@@ -379,6 +378,7 @@ absl::Status Validate(const Config& c) {
   for (const auto& [flag, path] :
        std::vector<std::pair<const char*, std::string>>{
            {"api_key_file", c.api_key_file},
+           {"tenants_file", c.tenants_file},
            {"ca_bundle", c.upstream.ca_bundle},
            {"tls_cert", c.tls_cert_file},
            {"tls_key", c.tls_key_file},

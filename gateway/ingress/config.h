@@ -43,6 +43,12 @@ struct Config {
   std::string api_key_file;
   std::string api_key_env_value;  // from GATEWAY_API_KEY; never a flag
   absl::Duration api_key_reload_interval = absl::Seconds(1);
+  // Optional: the tenants file (gateway/tenancy/tenants_file.h), checked
+  // for changes every tenants_reload_interval. With it, each enterprise_id
+  // goes to its tenant's base URL with its key, and the base URL and key
+  // above are not needed (nor used).
+  std::string tenants_file;
+  absl::Duration tenants_reload_interval = absl::Seconds(1);
   // gRPC server TLS (both or neither) and, optionally, client CA for mTLS.
   // All three are re-read every tls_reload_interval (whole seconds, at
   // least one): new connections get the new files, open ones keep theirs.
@@ -111,6 +117,9 @@ using GetEnvFunction = std::function<const char*(const char*)>;
 //       SplitHostPort accepts; its port, unless 0, differs from --listen's
 //       (whatever the hosts: a wildcard address overlaps every other one).
 //   --admin_port_file  needs --admin_listen.
+//   --tenants_file  a readable file; then --upstream_base_url and the API
+//       key may be left out. Its contents are checked when the server
+//       loads it (tenant_directory.h), which fails start-up the same way.
 // The API key itself is checked when the server creates its ApiKeySource
 // (api_key_source.h, CheckApiKey), which fails start-up the same way.
 absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,

@@ -688,5 +688,28 @@ TEST(ConfigTest, HelpListsEveryFlagAndVariable) {
   }
 }
 
+TEST(ConfigTest, TenantsFileMakesBaseUrlAndKeyOptional) {
+  Env env(Env::Vars{{"GATEWAY_TENANTS_RELOAD_MS", "250"}});
+  // Any readable file passes here; its contents are the server's to check.
+  absl::StatusOr<Config> c =
+      ParseConfig({"--tenants_file=/etc/hostname"}, env.Fn());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->tenants_file, "/etc/hostname");
+  EXPECT_EQ(c->tenants_reload_interval, absl::Milliseconds(250));
+  EXPECT_TRUE(c->translator.base_url.empty());
+  EXPECT_TRUE(c->api_key_env_value.empty());
+  // A base URL given anyway is still checked.
+  c = ParseConfig({"--tenants_file=/etc/hostname", "--upstream_base_url=ftp://h"},
+                  env.Fn());
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("must start with https://"));
+  c = ParseConfig({"--tenants_file=/nonexistent/tenants.json"}, env.Fn());
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(),
+              HasSubstr("--tenants_file: cannot read file"));
+  EXPECT_THAT(Usage(), HasSubstr("--tenants_file"));
+  EXPECT_THAT(Usage(), HasSubstr("GATEWAY_TENANTS_RELOAD_MS"));
+}
+
 }  // namespace
 }  // namespace usergateway

@@ -27,6 +27,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "gateway/common/file_util.h"
+#include "gateway/common/log_line.h"
 #include "gateway/ingress/call_log.h"
 
 namespace usergateway {
@@ -217,6 +218,41 @@ absl::StatusOr<std::unique_ptr<AdminServer>> StartAdminServer(
   return admin;
 }
 
+// Loads --tenants_file, whose tenants take the gateway's translator
+// settings (path template, user agent, forwarded metadata) with their own
+// base URL and key. Reloads, key reloads and breaker transitions are
+// counted in `metrics`; transitions are also logged. Returns
+// TenantDirectory::Load's error.
+absl::StatusOr<std::unique_ptr<TenantDirectory>> LoadTenants(
+    const Config& config, GatewayMetrics* metrics) {
+  TenantDirectoryOptions options;
+  options.path = config.tenants_file;
+  options.reload_interval = config.tenants_reload_interval;
+  options.key_reload_interval = config.api_key_reload_interval;
+  options.rules.allow_insecure_http = config.upstream.allow_insecure_http;
+  options.rules.mtls = !config.tls_client_ca_file.empty();
+  options.rules.max_id_bytes = config.limits.max_id_bytes;
+  options.translator = config.translator;
+  options.on_reload = [metrics](bool ok) {
+    metrics->tenants_reload(ok).Inc();
+  };
+  options.on_key_reload = [metrics](bool ok) {
+    metrics->api_key_reload(ok).Inc();
+  };
+  options.on_breaker = [metrics](const std::string& tenant, BreakerState from,
+                                 BreakerState to) {
+    metrics->TenantBreakerState(tenant).Set(static_cast<int64_t>(to));
+    if (from == to) return;  // a new tenant's guard
+    WriteLogLine(to == BreakerState::kClosed ? "info" : "warning",
+                 absl::StrCat("tenant \"", tenant, "\": circuit breaker ",
+                              BreakerStateName(from), " -> ",
+                              BreakerStateName(to)));
+  };
+  absl::StatusOr<std::unique_ptr<TenantDirectory>> tenants =
+      TenantDirectory::Load(std::move(options));
+  return tenants;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
@@ -227,17 +263,28 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   self->metrics_ =
       std::make_unique<GatewayMetrics>(self->registry_.get(), kGatewayVersion);
 
-  absl::StatusOr<std::unique_ptr<ApiKeySource>> key =
-      config.api_key_file.empty()
-          ? ApiKeySource::FromValue(config.api_key_env_value)
-          : ApiKeySource::FromFile(config.api_key_file,
-                                   config.api_key_reload_interval);
-  if (!key.ok()) return key.status();
-  self->api_key_ = *std::move(key);
   GatewayMetrics* gateway_metrics = self->metrics_.get();
-  self->api_key_->SetReloadObserver([gateway_metrics](bool ok) {
-    gateway_metrics->api_key_reload(ok).Inc();
-  });
+  // With a tenants file, each tenant has its key; the single key is then
+  // only read when one is configured (and not used).
+  if (config.tenants_file.empty() || !config.api_key_file.empty() ||
+      !config.api_key_env_value.empty()) {
+    absl::StatusOr<std::unique_ptr<ApiKeySource>> key =
+        config.api_key_file.empty()
+            ? ApiKeySource::FromValue(config.api_key_env_value)
+            : ApiKeySource::FromFile(config.api_key_file,
+                                     config.api_key_reload_interval);
+    if (!key.ok()) return key.status();
+    self->api_key_ = *std::move(key);
+    self->api_key_->SetReloadObserver([gateway_metrics](bool ok) {
+      gateway_metrics->api_key_reload(ok).Inc();
+    });
+  }
+  if (!config.tenants_file.empty()) {
+    absl::StatusOr<std::unique_ptr<TenantDirectory>> tenants =
+        LoadTenants(config, gateway_metrics);
+    if (!tenants.ok()) return tenants.status();
+    self->tenants_ = *std::move(tenants);
+  }
 
   // Metrics are recorded only when something can read them: without
   // --admin_listen the hot paths skip them entirely.
@@ -254,6 +301,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   service_options.limits = config.limits;
   service_options.log_calls = config.log_calls;
   if (record_metrics) service_options.metrics = self->metrics_.get();
+  service_options.tenants = self->tenants_.get();
   self->service_ = std::make_unique<UserProfileService>(
       service_options, self->upstream_.get(), self->api_key_.get());
 

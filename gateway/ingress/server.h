@@ -24,6 +24,7 @@
 #include "gateway/observability/gateway_metrics.h"
 #include "gateway/observability/metrics.h"
 #include "gateway/request/api_key_source.h"
+#include "gateway/tenancy/tenant_directory.h"
 #include "gateway/upstream/curl_upstream_client.h"
 
 namespace usergateway {
@@ -38,7 +39,7 @@ inline constexpr char kGatewayVersion[] = "0.1.0";
 class GatewayServer {
  public:
   // Starts serving on config.listen. Fails with kInvalidArgument for a bad
-  // key file or TLS files (unreadable, no PEM certificate or key, a key that
+  // key file, tenants file (or a tenant's key file) or TLS files (unreadable, no PEM certificate or key, a key that
   // is not the certificate's; the message names the flag) or a bad
   // config.admin_listen, kUnavailable when the gRPC or admin port cannot be
   // bound, kInternal when config.admin_port_file cannot be written, or the
@@ -92,7 +93,8 @@ class GatewayServer {
   std::unique_ptr<metrics::Registry> registry_;
   std::unique_ptr<GatewayMetrics> metrics_;
   std::unique_ptr<AdminServer> admin_;
-  std::unique_ptr<ApiKeySource> api_key_;
+  std::unique_ptr<ApiKeySource> api_key_;    // null with tenants_ only
+  std::unique_ptr<TenantDirectory> tenants_;  // with --tenants_file
   std::unique_ptr<CurlUpstreamClient> upstream_;
   std::unique_ptr<UserProfileService> service_;
   std::unique_ptr<grpc::Server> server_;

@@ -7,14 +7,19 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "google/protobuf/arena.h"
+#include "gateway/ingress/caller_identity.h"
 #include "gateway/observability/gateway_metrics.h"
 #include "gateway/response/error_mapper.h"
 #include "gateway/response/response_parser.h"
+#include "gateway/tenancy/tenant_guard.h"
+#include "gateway/tenancy/tenant_ticket.h"
+#include "gateway/upstream/attempt_observer.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
@@ -104,10 +109,22 @@ class UserProfileService::Call final : public grpc::ServerUnaryReactor {
       Unref();
       return;
     }
-    api_key_ = service_->api_key_->Get();
+    const TranslatorConfig* translator = &service_->options_.translator;
+    std::shared_ptr<AttemptObserver> ticket;
+    if (TenantDirectory* tenants = service_->options_.tenants;
+        tenants != nullptr) {
+      if (!AdmitTenant(tenants, &ticket)) {
+        Unref();
+        return;
+      }
+      api_key_ = tenant_->api_key->Get();
+      translator = &tenant_->translator;
+    } else {
+      api_key_ = service_->api_key_->Get();
+    }
     absl::StatusOr<UpstreamRequest> upstream_request = BuildUpstreamRequest(
-        *request_, service_->options_.translator, *api_key_, metadata,
-        request_id_, DeadlineOf(*context_));
+        *request_, *translator, *api_key_, metadata, request_id_,
+        DeadlineOf(*context_));
     if (!upstream_request.ok()) {
       UpstreamResult failed;
       failed.error = TransportError::kInternal;
@@ -116,6 +133,7 @@ class UserProfileService::Call final : public grpc::ServerUnaryReactor {
       Unref();
       return;
     }
+    upstream_request->attempt_observer = std::move(ticket);
     std::shared_ptr<UpstreamCall> call = service_->upstream_->Start(
         *std::move(upstream_request),
         [this](UpstreamResult result) { OnUpstreamDone(std::move(result)); });
@@ -160,11 +178,60 @@ class UserProfileService::Call final : public grpc::ServerUnaryReactor {
     Complete(MapUpstreamFailure(result, Secrets()), result);
   }
 
+  // Finds the call's tenant and lets its guard admit the first attempt.
+  // Returns true with tenant_ set and `*ticket` the call's pass for its
+  // retries; else completes the call (no upstream attempt) and returns
+  // false.
+  bool AdmitTenant(TenantDirectory* tenants,
+                   std::shared_ptr<AttemptObserver>* ticket) {
+    tenants_ = tenants->Current();
+    tenant_ = tenants_->Find(request_->enterprise_id());
+    if (tenant_ == nullptr) {
+      RefuseForTenant(TenantRefusal::kUnknownTenant,
+                      "add it to --tenants_file to serve it",
+                      absl::ZeroDuration());
+      return false;
+    }
+    const std::vector<std::string>& allowed = tenant_->spec.allowed_callers;
+    if (!allowed.empty() &&
+        !IsCallerAllowed(CallerIdentities(context_->auth_context()),
+                         allowed)) {
+      RefuseForTenant(TenantRefusal::kCallerNotAllowed,
+                      "no identity of the client certificate (SAN URI or "
+                      "DNS name) is in the tenant's allowed_callers",
+                      absl::ZeroDuration());
+      return false;
+    }
+    TenantGuard::Admission admission =
+        tenant_->guard->Admit(service_->clock_.Now());
+    if (!admission.admitted) {
+      RefuseForTenant(admission.refusal, admission.detail,
+                      admission.retry_after);
+      return false;
+    }
+    *ticket = std::make_shared<TenantTicket>(tenant_->guard, admission.probe);
+    return true;
+  }
+
+  void RefuseForTenant(TenantRefusal refusal, absl::string_view detail,
+                       absl::Duration retry_after) {
+    const std::string name = tenant_ == nullptr ? "" : tenant_->spec.name;
+    if (GatewayMetrics* m = service_->options_.metrics;
+        m != nullptr && !name.empty()) {
+      m->TenantRefusal(name, LookupTenantRefusal(refusal).reason).Inc();
+    }
+    Complete(TenantRefusalStatus(refusal, name, detail, retry_after),
+             UpstreamResult());
+  }
+
   // What the error mapper must keep out of a status: the key this call
-  // sent, which the upstream may echo back. None before Begin reads it.
-  absl::Span<const std::string> Secrets() const {
-    if (api_key_ == nullptr) return {};
-    return absl::MakeConstSpan(api_key_.get(), 1);
+  // sent and, with tenants, every tenant's key, which the upstream may
+  // echo back. None before Begin reads them.
+  std::vector<std::string> Secrets() const {
+    std::vector<std::string> secrets;
+    if (tenants_ != nullptr) secrets = tenants_->AllKeys();
+    if (api_key_ != nullptr) secrets.push_back(*api_key_);
+    return secrets;
   }
 
   // The only place that calls Finish: exactly once per call. Adds the
@@ -210,6 +277,10 @@ class UserProfileService::Call final : public grpc::ServerUnaryReactor {
   const absl::Time start_;
   // Set first thing in Begin, read-only after.
   std::string request_id_;
+  // With tenants: the set the call started with (kept alive for it) and
+  // the call's tenant in it; set in Begin, read-only after.
+  std::shared_ptr<const TenantSet> tenants_;
+  const Tenant* tenant_ = nullptr;
   // The API key this call sends; set in Begin before the upstream call
   // starts (so before OnUpstreamDone can run), read-only after.
   std::shared_ptr<const std::string> api_key_;

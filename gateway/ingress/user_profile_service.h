@@ -24,6 +24,7 @@
 #include "gateway/request/api_key_source.h"
 #include "gateway/request/request_translator.h"
 #include "gateway/request/request_validator.h"
+#include "gateway/tenancy/tenant_directory.h"
 #include "gateway/upstream/upstream_client.h"
 #include "usergateway/v1/user_profile.grpc.pb.h"
 
@@ -43,10 +44,16 @@ struct ServiceOptions {
   // Where calls are counted (usergateway_calls_total, _in_flight,
   // _call_duration_seconds); null counts nothing. Must outlive the service.
   GatewayMetrics* metrics = nullptr;
+  // With --tenants_file: each call goes to its enterprise_id's tenant
+  // (base URL, key, allowed callers, guard); `translator.base_url` and the
+  // service's ApiKeySource are not used. Null: one upstream, one key.
+  // Must outlive the service.
+  TenantDirectory* tenants = nullptr;
 };
 
 // Thread-safe. Does not own `upstream`, `api_key` or `clock`; they must
-// outlive the gRPC server that serves this service. `clock` times the call
+// outlive the gRPC server that serves this service. `api_key` may be null
+// with options.tenants. `clock` times the call
 // log's start and latency. Each call's request and response
 // live on one protobuf arena (see ArenaMessageAllocator in the .cc), so
 // that the parsed User costs a few block allocations instead of one per
@@ -61,7 +68,12 @@ class UserProfileService final
   // Finishes each call exactly once: OK and the user; INVALID_ARGUMENT
   // (+BadRequest, INVALID_REQUEST) for bad input, without an upstream call;
   // INTERNAL (GATEWAY_INTERNAL) when the API key cannot be sent, without an
-  // upstream call; INTERNAL (UPSTREAM_MALFORMED_RESPONSE) for a 2xx that
+  // upstream call; with tenants, before any upstream call: an
+  // enterprise_id of no tenant FAILED_PRECONDITION (GATEWAY_UNKNOWN_TENANT),
+  // a caller not in the tenant's allowed_callers PERMISSION_DENIED
+  // (GATEWAY_CALLER_NOT_ALLOWED), and the tenant guard's refusals
+  // (tenant_guard.h; RetryInfo); INTERNAL (UPSTREAM_MALFORMED_RESPONSE) for
+  // a 2xx that
   // does not parse; else error_mapper.h's mapping of the upstream outcome
   // (including refusals such as GATEWAY_OVERLOADED and a cancelled call's
   // CALLER_CANCELLED). Whatever the outcome, the call's request id (see

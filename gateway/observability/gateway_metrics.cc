@@ -104,6 +104,23 @@ GatewayMetrics::GatewayMetrics(metrics::Registry* registry,
                         "fell behind.",
                         {})
            .Get({});
+  tenant_breaker_state_ = &registry->AddGauge(
+      "usergateway_tenant_breaker_state",
+      "Circuit breaker of each tenant of --tenants_file: 0 closed, 1 open, "
+      "2 half-open (one probe call).",
+      {"tenant"});
+  tenant_refusals_ = &registry->AddCounter(
+      "usergateway_tenant_refusals_total",
+      "Calls refused on a tenant's behalf before any upstream attempt, by "
+      "tenant and ErrorInfo reason.",
+      {"tenant", "reason"});
+  metrics::CounterFamily& tenants_reloads = registry->AddCounter(
+      "usergateway_tenants_reloads_total",
+      "Re-reads of a changed tenants file: ok, or failed (the last good "
+      "tenants stay).",
+      {"result"});
+  tenants_reloads_ok_ = &tenants_reloads.Get({"ok"});
+  tenants_reloads_failed_ = &tenants_reloads.Get({"failed"});
 }
 
 metrics::Counter& GatewayMetrics::Call(absl::string_view code,

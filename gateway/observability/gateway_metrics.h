@@ -20,6 +20,12 @@
 //   usergateway_api_key_reloads_total{result}             counter
 //   usergateway_draining                                  gauge, 0 or 1
 //   usergateway_call_log_dropped_total                    counter
+//   usergateway_tenant_breaker_state{tenant}              gauge (0 closed,
+//                                                         1 open, 2 half-open)
+//   usergateway_tenant_refusals_total{tenant,reason}      counter
+//   usergateway_tenants_reloads_total{result}             counter
+// The tenant label is a name from the tenants file (tenants_file.h: at
+// most 63 of [a-z0-9_-]), so bounded by what the operator configures.
 //
 // Example:
 //
@@ -69,6 +75,17 @@ class GatewayMetrics {
   }
   metrics::Gauge& draining() { return *draining_; }
   metrics::Counter& call_log_dropped() { return *call_log_dropped_; }
+  // Per tenant (--tenants_file), by the tenant's name.
+  metrics::Gauge& TenantBreakerState(absl::string_view tenant) {
+    return tenant_breaker_state_->Get({tenant});
+  }
+  metrics::Counter& TenantRefusal(absl::string_view tenant,
+                                  absl::string_view reason) {
+    return tenant_refusals_->Get({tenant, reason});
+  }
+  metrics::Counter& tenants_reload(bool ok) {
+    return ok ? *tenants_reloads_ok_ : *tenants_reloads_failed_;
+  }
 
   UpstreamMetrics upstream;
 
@@ -80,6 +97,10 @@ class GatewayMetrics {
   metrics::Counter* key_reloads_failed_;
   metrics::Gauge* draining_;
   metrics::Counter* call_log_dropped_;
+  metrics::GaugeFamily* tenant_breaker_state_;
+  metrics::CounterFamily* tenant_refusals_;
+  metrics::Counter* tenants_reloads_ok_;
+  metrics::Counter* tenants_reloads_failed_;
 };
 
 // The status_class label of an upstream attempt: "2xx" .. "5xx" for an

@@ -1,7 +1,5 @@
 #include "gateway/request/api_key_source.h"
 
-#include <sys/stat.h>
-
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -16,20 +14,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "gateway/common/file_util.h"
-#include "gateway/common/json_escape.h"
+#include "gateway/common/log_line.h"
 
 namespace usergateway {
 namespace {
-
-// One JSON log line on stderr. Messages name the file, never the key.
-void LogLine(absl::string_view level, absl::string_view message) {
-  std::string line = "{\"level\":";
-  AppendJsonString(level, &line);
-  line += ",\"msg\":";
-  AppendJsonString(message, &line);
-  line += "}\n";
-  std::fputs(line.c_str(), stderr);
-}
 
 std::string FileLabel(absl::string_view path) {
   return absl::StrCat("API key file ", path);
@@ -114,13 +102,13 @@ std::shared_ptr<const std::string> ApiKeySource::Get() {
             unreadable_ ? !was_unreadable
                         : !(had_refused && refused_before == refused_);
         if (new_problem) {
-          LogLine("warning",
+          WriteLogLine("warning",
                   absl::StrCat(s.message(), "; keeping the last key"));
           if (observer_) observer_(false);
         }
       } else if (key_ != before) {
         ++reloads_;
-        LogLine("info", absl::StrCat("API key reloaded from ", path_));
+        WriteLogLine("info", absl::StrCat("API key reloaded from ", path_));
         if (observer_) observer_(true);
       }
     }
@@ -139,16 +127,13 @@ int ApiKeySource::reloads() const {
 }
 
 absl::Status ApiKeySource::Refresh() {
-  struct stat st;
-  if (stat(path_.c_str(), &st) != 0) {
+  const std::optional<FileIdentity> identity = StatFileIdentity(path_);
+  if (!identity.has_value()) {
     unreadable_ = true;
     return absl::InvalidArgumentError(
         absl::StrCat(FileLabel(path_), " is unreadable"));
   }
-  FileIdentity seen;
-  seen.inode = st.st_ino;
-  seen.size = st.st_size;
-  seen.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+  const FileIdentity& seen = *identity;
   if (key_ != nullptr && seen == loaded_) {
     unreadable_ = false;
     return absl::OkStatus();

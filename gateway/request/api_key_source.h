@@ -23,8 +23,6 @@
 #ifndef USERGATEWAY_GATEWAY_REQUEST_API_KEY_SOURCE_H_
 #define USERGATEWAY_GATEWAY_REQUEST_API_KEY_SOURCE_H_
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -37,6 +35,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gateway/common/clock.h"
+#include "gateway/common/file_util.h"
 
 namespace usergateway {
 
@@ -74,17 +73,6 @@ class ApiKeySource {
   void SetReloadObserver(std::function<void(bool ok)> observer);
 
  private:
-  // What stat(2) says about a file version: inode, size, mtime (ns).
-  struct FileIdentity {
-    ino_t inode = 0;
-    off_t size = -1;
-    int64_t mtime_ns = 0;
-    bool operator==(const FileIdentity& other) const {
-      return inode == other.inode && size == other.size &&
-             mtime_ns == other.mtime_ns;
-    }
-  };
-
   ApiKeySource(std::string path, absl::Duration reload_interval,
                const Clock& clock);
   // Looks at the file and, if this version of it was not seen yet, reads

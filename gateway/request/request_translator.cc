@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
@@ -19,6 +20,26 @@ namespace usergateway {
 bool IsMetadataKeyOfInterest(absl::string_view key,
                              const TranslatorConfig& config) {
   return IsMetadataKeyOfInterest(key, config.forward_metadata);
+}
+
+absl::Status ValidateBaseUrl(absl::string_view url,
+                             bool allow_insecure_http) {
+  if (absl::StartsWith(url, "http://")) {
+    if (!allow_insecure_http) {
+      return absl::InvalidArgumentError(
+          "is http://: the API key would travel in clear text; use https:// "
+          "or pass --allow_insecure_http");
+    }
+  } else if (!absl::StartsWith(url, "https://")) {
+    return absl::InvalidArgumentError(
+        "must start with https:// (or http:// with --allow_insecure_http)");
+  }
+  if (url.size() <= 8 ||
+      url.find_first_of(" \t\r\n?#") != absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        "must be a URL with a host and no query, fragment or spaces");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateUserAgent(absl::string_view user_agent) {

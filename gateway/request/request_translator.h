@@ -77,6 +77,15 @@ inline constexpr size_t kMaxUserAgentBytes = 256;
 // names the flag).
 absl::Status ValidateUserAgent(absl::string_view user_agent);
 
+// Checks a base URL once, where it is configured (--upstream_base_url, each
+// tenant's base_url): https:// (or http:// when `allow_insecure_http`),
+// with a host, and no query, fragment or whitespace. Returns OK, or
+// kInvalidArgument whose message completes a sentence that starts with the
+// setting's name ("is http://: the API key would travel in clear text;
+// ...", "must start with https:// ...", "must be a URL with a host ...").
+absl::Status ValidateBaseUrl(absl::string_view base_url,
+                             bool allow_insecure_http);
+
 // Whether BuildUpstreamRequest may use caller metadata `key` (lower-case):
 // IsMetadataKeyOfInterest(key, config.forward_metadata) from
 // header_policy.h, i.e. x-request-id, traceparent, tracestate, or an

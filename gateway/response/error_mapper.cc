@@ -1,5 +1,6 @@
 #include "gateway/response/error_mapper.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -347,6 +348,24 @@ grpc::Status InvalidRequestStatus(
   parts.metadata.emplace_back("attempts", "0");
   parts.bad_request = true;
   parts.violations = violations;
+  return BuildStatus(std::move(parts));
+}
+
+grpc::Status TenantRefusalStatus(TenantRefusal refusal,
+                                 absl::string_view tenant,
+                                 absl::string_view detail,
+                                 absl::Duration retry_delay) {
+  const TenantRefusalRow row = LookupTenantRefusal(refusal);
+  StatusParts parts;
+  parts.code = row.code;
+  parts.reason = std::string(row.reason);
+  parts.message = detail.empty() ? std::string(row.text)
+                                 : absl::StrCat(row.text, ": ", detail);
+  parts.metadata.emplace_back("attempts", "0");
+  if (!tenant.empty()) parts.metadata.emplace_back("tenant", tenant);
+  if (row.retry_later) {
+    parts.retry_delay = std::max(retry_delay, absl::Milliseconds(1));
+  }
   return BuildStatus(std::move(parts));
 }
 

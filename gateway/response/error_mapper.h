@@ -65,7 +65,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "gateway/common/field_violation.h"
+#include "absl/time/time.h"
 #include "gateway/response/error_envelope.h"     // IWYU pragma: export
+#include "gateway/response/error_table.h"        // IWYU pragma: export
 #include "gateway/response/message_sanitizer.h"  // IWYU pragma: export
 #include "gateway/response/status_details.h"     // IWYU pragma: export
 #include "gateway/upstream/upstream_types.h"
@@ -144,6 +146,18 @@ grpc::Status MalformedResponseStatus(
 // violation and a message listing them ("invalid request: user_id: ...").
 grpc::Status InvalidRequestStatus(
     const std::vector<FieldViolation>& violations);
+
+// For a call the gateway turned away on its tenant's behalf (no upstream
+// attempt). Returns LookupTenantRefusal(refusal)'s code and reason, the
+// row's text then ": " and `detail` (the gateway's own words) as message,
+// ErrorInfo metadata "attempts" = "0" and "tenant" = `tenant` (the
+// tenant's name from the tenants file, or for kUnknownTenant empty: the
+// enterprise_id is the caller's own input and not echoed), and RetryInfo
+// with `retry_delay` (at least 1 ms) for the rows that retry later.
+grpc::Status TenantRefusalStatus(TenantRefusal refusal,
+                                 absl::string_view tenant,
+                                 absl::string_view detail,
+                                 absl::Duration retry_delay);
 
 }  // namespace usergateway
 

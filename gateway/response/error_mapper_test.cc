@@ -1139,5 +1139,66 @@ TEST(DecodeStatusDetailsTest, RoundTrip) {
             "type.googleapis.com/google.rpc.RetryInfo");
 }
 
+struct TenantRefusalCase {
+  TenantRefusal refusal;
+  grpc::StatusCode code;
+  const char* reason;
+  bool retry_info;
+};
+
+TEST(TenantRefusalStatusTest, EveryRefusalHasItsCodeReasonAndDetails) {
+  const TenantRefusalCase cases[] = {
+      {TenantRefusal::kUnknownTenant, grpc::StatusCode::FAILED_PRECONDITION,
+       "GATEWAY_UNKNOWN_TENANT", false},
+      {TenantRefusal::kCallerNotAllowed, grpc::StatusCode::PERMISSION_DENIED,
+       "GATEWAY_CALLER_NOT_ALLOWED", false},
+      {TenantRefusal::kGateRateLimited, grpc::StatusCode::RESOURCE_EXHAUSTED,
+       "GATEWAY_TENANT_RATE_LIMITED", true},
+      {TenantRefusal::kGateUnavailable, grpc::StatusCode::UNAVAILABLE,
+       "GATEWAY_TENANT_UNAVAILABLE", true},
+      {TenantRefusal::kRequestRate, grpc::StatusCode::RESOURCE_EXHAUSTED,
+       "GATEWAY_TENANT_QUOTA", true},
+      {TenantRefusal::kCircuitOpen, grpc::StatusCode::UNAVAILABLE,
+       "GATEWAY_CIRCUIT_OPEN", true},
+      {TenantRefusal::kProbeInFlight, grpc::StatusCode::UNAVAILABLE,
+       "GATEWAY_TENANT_PROBING", true},
+  };
+  for (const TenantRefusalCase& c : cases) {
+    SCOPED_TRACE(c.reason);
+    const grpc::Status s = TenantRefusalStatus(c.refusal, "acme", "why",
+                                               absl::Milliseconds(1500));
+    EXPECT_EQ(s.error_code(), c.code);
+    EXPECT_THAT(s.error_message(), HasSubstr(": why"));
+    google::rpc::Status decoded;
+    ASSERT_TRUE(DecodeStatusDetails(s, &decoded));
+    google::rpc::ErrorInfo info;
+    ASSERT_TRUE(decoded.details(0).UnpackTo(&info));
+    EXPECT_EQ(info.reason(), c.reason);
+    EXPECT_EQ(info.domain(), "usergateway.v1");
+    EXPECT_EQ(info.metadata().at("tenant"), "acme");
+    EXPECT_EQ(info.metadata().at("attempts"), "0");
+    ASSERT_EQ(decoded.details_size(), c.retry_info ? 2 : 1);
+    if (c.retry_info) {
+      google::rpc::RetryInfo retry;
+      ASSERT_TRUE(decoded.details(1).UnpackTo(&retry));
+      EXPECT_EQ(retry.retry_delay().seconds(), 1);
+      EXPECT_EQ(retry.retry_delay().nanos(), 500000000);
+      EXPECT_EQ(info.metadata().at("retry_after_ms"), "1500");
+    }
+  }
+}
+
+TEST(TenantRefusalStatusTest, UnknownTenantNamesNoTenant) {
+  const grpc::Status s = TenantRefusalStatus(TenantRefusal::kUnknownTenant,
+                                             "", "", absl::ZeroDuration());
+  google::rpc::Status decoded;
+  ASSERT_TRUE(DecodeStatusDetails(s, &decoded));
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(decoded.details(0).UnpackTo(&info));
+  EXPECT_EQ(info.metadata().count("tenant"), 0u);
+  EXPECT_EQ(s.error_message(),
+            "no tenant is configured for this enterprise_id");
+}
+
 }  // namespace
 }  // namespace usergateway

@@ -122,6 +122,43 @@ constexpr TransportEntry kTransportTable[] = {
 constexpr TransportErrorRow kGatewayInternalRow = {
     Code::INTERNAL, "GATEWAY_INTERNAL", "gateway internal error", false};
 
+struct TenantRefusalEntry {
+  TenantRefusal refusal;
+  TenantRefusalRow row;
+};
+
+constexpr TenantRefusalEntry kTenantRefusalTable[] = {
+    {TenantRefusal::kUnknownTenant,
+     {Code::FAILED_PRECONDITION, "GATEWAY_UNKNOWN_TENANT",
+      "no tenant is configured for this enterprise_id", false}},
+    {TenantRefusal::kCallerNotAllowed,
+     {Code::PERMISSION_DENIED, "GATEWAY_CALLER_NOT_ALLOWED",
+      "this caller may not use the tenant", false}},
+    {TenantRefusal::kGateRateLimited,
+     {Code::RESOURCE_EXHAUSTED, "GATEWAY_TENANT_RATE_LIMITED",
+      "the tenant's upstream asked the gateway to slow down (HTTP 429 "
+      "Retry-After); retry later",
+      true}},
+    {TenantRefusal::kGateUnavailable,
+     {Code::UNAVAILABLE, "GATEWAY_TENANT_UNAVAILABLE",
+      "the tenant's upstream is unavailable (HTTP 503 Retry-After); retry "
+      "later",
+      true}},
+    {TenantRefusal::kRequestRate,
+     {Code::RESOURCE_EXHAUSTED, "GATEWAY_TENANT_QUOTA",
+      "the tenant's request rate limit is reached; retry later", true}},
+    {TenantRefusal::kCircuitOpen,
+     {Code::UNAVAILABLE, "GATEWAY_CIRCUIT_OPEN",
+      "the tenant's upstream keeps failing (circuit breaker open); retry "
+      "later",
+      true}},
+    {TenantRefusal::kProbeInFlight,
+     {Code::UNAVAILABLE, "GATEWAY_TENANT_PROBING",
+      "the gateway is probing the tenant's upstream before letting calls "
+      "through again; retry shortly",
+      true}},
+};
+
 }  // namespace
 
 HttpErrorRow LookupHttpStatus(int http_status) {
@@ -146,6 +183,13 @@ TransportErrorRow LookupTransportError(TransportError error) {
     if (entry.error == error) return entry.row;
   }
   return kGatewayInternalRow;
+}
+
+TenantRefusalRow LookupTenantRefusal(TenantRefusal refusal) {
+  for (const TenantRefusalEntry& entry : kTenantRefusalTable) {
+    if (entry.refusal == refusal) return entry.row;
+  }
+  return kTenantRefusalTable[0].row;  // unreachable: every value has a row
 }
 
 }  // namespace usergateway

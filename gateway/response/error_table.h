@@ -89,6 +89,38 @@ struct TransportErrorRow {
 //   GATEWAY_INTERNAL.
 TransportErrorRow LookupTransportError(TransportError error);
 
+// Why the gateway turned a call away on its tenant's behalf (--tenants_file;
+// gateway/tenancy/), before any upstream attempt.
+enum class TenantRefusal {
+  kUnknownTenant,     // enterprise_id is in no tenant of the file
+  kCallerNotAllowed,  // the mTLS caller is not in the tenant's allowed_callers
+  kGateRateLimited,   // the tenant's gate is closed after a 429 Retry-After
+  kGateUnavailable,   // the tenant's gate is closed after a 503 Retry-After
+  kRequestRate,       // the tenant's requests_per_second bucket is empty
+  kCircuitOpen,       // the tenant's circuit breaker is open
+  kProbeInFlight,     // the gate or breaker lets one probe call through
+                      // first; this call came while it runs
+};
+
+// What a TenantRefusal means. Every one but kUnknownTenant and
+// kCallerNotAllowed carries RetryInfo.
+struct TenantRefusalRow {
+  grpc::StatusCode code;
+  absl::string_view reason;  // ErrorInfo.reason
+  absl::string_view text;    // the start of the status message
+  bool retry_later;
+};
+
+// Returns the row for `refusal`:
+//   kUnknownTenant     FAILED_PRECONDITION GATEWAY_UNKNOWN_TENANT
+//   kCallerNotAllowed  PERMISSION_DENIED   GATEWAY_CALLER_NOT_ALLOWED
+//   kGateRateLimited   RESOURCE_EXHAUSTED  GATEWAY_TENANT_RATE_LIMITED
+//   kGateUnavailable   UNAVAILABLE         GATEWAY_TENANT_UNAVAILABLE
+//   kRequestRate       RESOURCE_EXHAUSTED  GATEWAY_TENANT_QUOTA
+//   kCircuitOpen       UNAVAILABLE         GATEWAY_CIRCUIT_OPEN
+//   kProbeInFlight     UNAVAILABLE         GATEWAY_TENANT_PROBING
+TenantRefusalRow LookupTenantRefusal(TenantRefusal refusal);
+
 }  // namespace usergateway
 
 #endif  // USERGATEWAY_GATEWAY_RESPONSE_ERROR_TABLE_H_

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/observability/gateway_metrics.h"
+#include "gateway/upstream/attempt_observer.h"
 #include "gateway/upstream/curl_failure.h"
 #include "gateway/upstream/retry_after.h"
 
@@ -510,7 +511,21 @@ void AttemptScheduler::FireTimers(absl::Time now) {
     std::shared_ptr<Call> call = timers_.top().call;
     timers_.pop();
     // A call cancelled during its backoff is already done; skip it.
-    if (call->phase == Phase::kBackoff) StartAttempt(call.get());
+    if (call->phase != Phase::kBackoff) continue;
+    if (AttemptObserver* observer = call->request.attempt_observer.get();
+        observer != nullptr) {
+      // The observer may hold the retry back (a tenant's closed gate).
+      const absl::Duration wait = observer->BeforeRetry(now);
+      if (wait > absl::ZeroDuration()) {
+        if (now + wait < call->deadline) {
+          timers_.push(Timer{now + wait, std::move(call)});
+        } else {
+          Complete(call.get());  // the last attempt's outcome
+        }
+        continue;
+      }
+    }
+    StartAttempt(call.get());
   }
   // Guards are erased when their attempt ends: every one here is live.
   while (!guards_.empty() && guards_.begin()->first.first <= now) {
@@ -740,6 +755,9 @@ void AttemptScheduler::OnTransferDone(CURL* easy, CURLcode code) {
   }
   EnsurePadding(result.body);
   CountAttempt(result);
+  if (call->request.attempt_observer != nullptr) {
+    call->request.attempt_observer->OnAttemptDone(result, now);
+  }
   RetryOrComplete(call, now);
 }
 

@@ -46,6 +46,7 @@
 #include "gateway/common/fake_clock.h"
 #include "gateway/observability/gateway_metrics.h"
 #include "gateway/observability/metrics.h"
+#include "gateway/upstream/attempt_observer.h"
 #include "gateway/upstream/curl_failure.h"
 #include "gateway/upstream/upstream_options.h"
 #include "gateway/upstream/upstream_types.h"
@@ -669,6 +670,100 @@ TEST(CurlUpstreamClientTest, RetryThatWouldPassTheSimulatedDeadlineIsNotMade) {
   EXPECT_EQ(result.http_status, 503);
   EXPECT_EQ(result.attempts, 1);
   EXPECT_EQ(result.retry_after, absl::Seconds(2));
+  EXPECT_EQ(server.requests().size(), 1u);
+}
+
+// Records what the scheduler tells it and holds each retry back once by
+// `hold`. Called on the loop thread; read by the test thread.
+class HoldingObserver final : public AttemptObserver {
+ public:
+  explicit HoldingObserver(absl::Duration hold) : hold_(hold) {}
+  absl::Duration BeforeRetry(absl::Time now) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    asked_.push_back(now);
+    // Every other question is held: the first for each retry.
+    return asked_.size() % 2 == 1 ? hold_ : absl::ZeroDuration();
+  }
+  void OnAttemptDone(const UpstreamResult& attempt, absl::Time) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    statuses_.push_back(attempt.http_status);
+  }
+  std::vector<int> statuses() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return statuses_;
+  }
+  size_t asked() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return asked_.size();
+  }
+
+ private:
+  const absl::Duration hold_;
+  std::mutex mu_;
+  std::vector<absl::Time> asked_;
+  std::vector<int> statuses_;
+};
+
+// One call to `url` on a simulated clock, its attempts watched by a
+// HoldingObserver that holds each retry once by `hold`.
+class ObservedCall {
+ public:
+  ObservedCall(const std::string& url, absl::Duration hold,
+               absl::Duration deadline)
+      : observer(std::make_shared<HoldingObserver>(hold)) {
+    CurlUpstreamOptions options = TestOptions();
+    options.clock = &clock;
+    client = MakeClient(options);
+    UpstreamRequest request = MakeRequest(url);
+    request.deadline = clock.Now() + deadline;
+    request.attempt_observer = observer;
+    client->Start(std::move(request), results.Callback());
+  }
+  // Moves the simulated time and lets the loop see it.
+  void Advance(absl::Duration d) {
+    clock.Advance(d);
+    client->CheckTimers();
+  }
+
+  FakeClock clock;
+  const std::shared_ptr<HoldingObserver> observer;
+  Results results;  // outlives the client, which may still call back
+  std::unique_ptr<CurlUpstreamClient> client;
+};
+
+TEST(CurlUpstreamClientTest, AttemptObserverSeesEveryAttemptAndHoldsRetries) {
+  LoopbackServer server([](const ReceivedRequest&, int index) {
+    return index < 1 ? StatusReply(503) : Ok();
+  });
+  ObservedCall call(server.Url(), absl::Milliseconds(500), absl::Seconds(20));
+  ASSERT_TRUE(Eventually([&] { return call.client->Stats().retries == 1; }));
+  EXPECT_EQ(call.observer->statuses(), std::vector<int>({503}));
+  // The backoff (at most 5 ms) is over: the observer is asked and holds
+  // the retry for 500 ms.
+  call.Advance(absl::Milliseconds(10));
+  ASSERT_TRUE(Eventually([&] { return call.observer->asked() == 1; }));
+  call.Advance(absl::Milliseconds(480));
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(call.results.count(), 0u);
+  call.Advance(absl::Milliseconds(40));
+  UpstreamResult result = call.results.TakeFirst();
+  EXPECT_EQ(result.http_status, 200);
+  EXPECT_EQ(result.attempts, 2);
+  EXPECT_EQ(call.observer->asked(), 2u);
+  EXPECT_EQ(call.observer->statuses(), std::vector<int>({503, 200}));
+  EXPECT_EQ(server.requests().size(), 2u);
+}
+
+TEST(CurlUpstreamClientTest, AttemptObserverHoldPastTheDeadlineEndsTheCall) {
+  LoopbackServer server(Always(StatusReply(503)));
+  ObservedCall call(server.Url(), absl::Seconds(30), absl::Seconds(5));
+  ASSERT_TRUE(Eventually([&] { return call.client->Stats().retries == 1; }));
+  call.Advance(absl::Milliseconds(10));
+  // The last attempt's outcome, at once: the hold cannot fit.
+  UpstreamResult result = call.results.TakeFirst();
+  EXPECT_EQ(result.http_status, 503);
+  EXPECT_EQ(result.attempts, 1);
   EXPECT_EQ(server.requests().size(), 1u);
 }
 

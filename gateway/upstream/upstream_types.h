@@ -13,6 +13,7 @@
 #define USERGATEWAY_GATEWAY_UPSTREAM_UPSTREAM_TYPES_H_
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,8 @@
 #include "absl/time/time.h"
 
 namespace usergateway {
+
+class AttemptObserver;  // attempt_observer.h
 
 // One HTTP header. Names are sent as given.
 struct Header {
@@ -40,6 +43,9 @@ struct UpstreamRequest {
   std::string request_id;
   // When the whole call, retries included, must be over.
   absl::Time deadline = absl::InfiniteFuture();
+  // Optional: told of every attempt and asked before every retry
+  // (attempt_observer.h). Null for none.
+  std::shared_ptr<AttemptObserver> attempt_observer;
 };
 
 // What went wrong below HTTP, if anything. kNone means an HTTP response was

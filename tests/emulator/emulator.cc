@@ -347,6 +347,18 @@ absl::StatusOr<std::unique_ptr<Emulator>> Emulator::Start(
     return absl::InvalidArgumentError(
         "path_prefix must be empty or start with '/' and not end with '/'");
   }
+  for (const auto& [name, key] : options.tenants) {
+    bool valid = !name.empty() && name.size() <= 63 && !key.empty();
+    for (char c : name) {
+      valid &= (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+               c == '_';
+    }
+    if (!valid) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tenant \"", name,
+          "\": names are 1 to 63 of [a-z0-9_-], with a non-empty key"));
+    }
+  }
   if (options.tls_cert_path.empty() != options.tls_key_path.empty()) {
     return absl::InvalidArgumentError(
         "tls_cert_path and tls_key_path go together");
@@ -492,6 +504,10 @@ std::string Emulator::origin() const {
 
 std::string Emulator::base_url() const {
   return origin() + options_.path_prefix;
+}
+
+std::string Emulator::TenantBaseUrl(absl::string_view tenant) const {
+  return absl::StrCat(origin(), "/", tenant, options_.path_prefix);
 }
 
 void Emulator::PushFault(Fault fault) {
@@ -683,6 +699,23 @@ Emulator::Reply Emulator::HandleUser(const httplib::Request& req) {
 
   // Route on the raw path so that an encoded '/' stays inside its segment.
   absl::string_view path = RawPath(req.target);
+  // With tenants, "/<name>" comes first and picks the only key accepted.
+  const std::string* tenant_key = nullptr;
+  if (!options_.tenants.empty()) {
+    absl::string_view rest = path;
+    const size_t slash = rest.size() > 1 ? rest.find('/', 1) : 0;
+    if (rest.empty() || rest[0] != '/' || slash == absl::string_view::npos) {
+      reply.content_type = "text/html; charset=utf-8";
+      return error(404, kNotFoundHtml);
+    }
+    auto it = options_.tenants.find(std::string(rest.substr(1, slash - 1)));
+    if (it == options_.tenants.end()) {
+      reply.content_type = "text/html; charset=utf-8";
+      return error(404, kNotFoundHtml);
+    }
+    tenant_key = &it->second;
+    path.remove_prefix(slash);
+  }
   if (!absl::ConsumePrefix(&path, options_.path_prefix)) {
     reply.content_type = "text/html; charset=utf-8";
     return error(404, kNotFoundHtml);
@@ -721,7 +754,11 @@ Emulator::Reply Emulator::HandleUser(const httplib::Request& req) {
       absl::EqualsIgnoreCase(credentials.substr(0, 7), "Bearer ")) {
     const absl::string_view key = credentials.substr(7);
     std::lock_guard<std::mutex> lock(mu_);
-    for (const std::string& k : api_keys_) known |= key == k;
+    if (tenant_key != nullptr) {
+      known = key == *tenant_key;
+    } else {
+      for (const std::string& k : api_keys_) known |= key == k;
+    }
     if (!known) {
       for (const std::string& k : options_.read_only_keys) {
         read_only |= key == k;

@@ -51,6 +51,9 @@
 //                              updated; the update is kept.
 // JSON is written compactly, as DRF renders it (see json_tree.h).
 //
+// With EmulatorOptions::tenants, every route above is served under
+// "/<tenant>" + prefix instead, with that tenant's key only.
+//
 // Test controls (never recorded, no auth):
 //   GET    /_emulator/requests   recorded API requests as a JSON array
 //   DELETE /_emulator/requests   forget them (and the connections seen)
@@ -129,6 +132,13 @@ struct EmulatorOptions {
   // the file `users_path` if set, else the embedded testdata/users.json.
   std::string users_json;
   std::string users_path;
+  // Several tenants in one emulator, as the vendor's per-tenant hosts
+  // (https://{tenant}-api.esper.cloud/api): tenant name -> its read-write
+  // key. When set, API paths are "/<name>" + path_prefix + ..., each
+  // answered only with its tenant's key (api_keys then do not apply; the
+  // read-only keys do); other paths are 404. Names are 1..63 of
+  // [a-z0-9_-]. Users and faults are shared.
+  std::map<std::string, std::string> tenants;
   // Keys accepted after "Bearer ": read-write and read-only.
   std::vector<std::string> api_keys = {kDefaultApiKey};
   std::vector<std::string> read_only_keys = {kDefaultReadOnlyKey};
@@ -196,6 +206,9 @@ class Emulator {
   std::string origin() const;
   // origin() + path_prefix: the base URL to configure the gateway with.
   std::string base_url() const;
+  // With tenants: origin() + "/" + `tenant` + path_prefix, that tenant's
+  // base URL.
+  std::string TenantBaseUrl(absl::string_view tenant) const;
 
   // Queues `fault` for the next API requests (see fault.h).
   void PushFault(Fault fault);

@@ -44,6 +44,9 @@ constexpr char kUsage[] =
     "  --api_key=KEY            read-write key; repeat or comma-separate for\n"
     "                           several (env EMULATOR_API_KEY; default\n"
     "                           emulator-key)\n"
+    "  --tenant=NAME:KEY        serve tenant NAME under /NAME/<prefix> with\n"
+    "                           its own key (repeat for several tenants;\n"
+    "                           --api_key then does not apply)\n"
     "  --read_only_key=KEY      read-only key, answered with 403 (env\n"
     "                           EMULATOR_READ_ONLY_KEY; default\n"
     "                           emulator-read-only-key)\n"
@@ -164,6 +167,20 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
       if (!flag_api_keys) api_keys.clear();
       flag_api_keys = true;
       AddKeys(value, &api_keys);
+    } else if (name == "tenant") {
+      // NAME:KEY, repeatable: one emulator serving several tenants.
+      const size_t colon = value.find(':');
+      if (colon == std::string::npos || colon == 0 ||
+          colon + 1 == value.size()) {
+        status = absl::InvalidArgumentError(
+            "--tenant: expected NAME:KEY, e.g. --tenant=acme:acme-key");
+      } else if (!flags.options.tenants
+                      .emplace(value.substr(0, colon), value.substr(colon + 1))
+                      .second) {
+        status = absl::InvalidArgumentError(
+            absl::StrCat("--tenant: ", value.substr(0, colon),
+                         " is given twice"));
+      }
     } else if (name == "read_only_key") {
       if (!flag_read_only_keys) read_only_keys.clear();
       flag_read_only_keys = true;
@@ -267,8 +284,15 @@ int Main(int argc, char** argv) {
   }
   std::printf("emulator listening on %s\n", (*emulator)->origin().c_str());
   std::fflush(stdout);
-  std::fprintf(stderr, "upstream_emulator: gateway base URL %s\n",
-               (*emulator)->base_url().c_str());
+  if (flags->options.tenants.empty()) {
+    std::fprintf(stderr, "upstream_emulator: gateway base URL %s\n",
+                 (*emulator)->base_url().c_str());
+  }
+  for (const auto& tenant : flags->options.tenants) {
+    std::fprintf(stderr, "upstream_emulator: tenant %s base URL %s\n",
+                 tenant.first.c_str(),
+                 (*emulator)->TenantBaseUrl(tenant.first).c_str());
+  }
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

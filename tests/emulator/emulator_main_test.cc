@@ -220,6 +220,37 @@ TEST(EmulatorMainTest, ServesHttpsWithTlsFlags) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
+TEST(EmulatorMainTest, ServesSeveralTenantsEachWithItsOwnKey) {
+  Child child({"--tenant=acme:acme-key", "--tenant", "globex:globex-key",
+               "--log_requests=false"});
+  ASSERT_TRUE(child.started());
+  std::optional<std::string> line = child.ReadLine();
+  ASSERT_TRUE(line.has_value());
+  const int port = PortFromLine(*line, "http");
+  ASSERT_GT(port, 0) << *line;
+  httplib::Client client("127.0.0.1", port);
+  auto put = [&](absl::string_view tenant, absl::string_view key) {
+    httplib::Result r = client.Put(
+        absl::StrCat(tenant, "/api/authn2/v0/user/", kAdaUserId).c_str(),
+        {{"Authorization", absl::StrCat("Bearer ", key)}},
+        R"({"first_name":"Proc"})", "application/json");
+    return r ? r->status : -1;
+  };
+  EXPECT_EQ(put("/acme", "acme-key"), 200);
+  EXPECT_EQ(put("/globex", "globex-key"), 200);
+  // A key works for its own tenant only.
+  EXPECT_EQ(put("/acme", "globex-key"), 401);
+  EXPECT_EQ(put("/globex", "acme-key"), 401);
+  EXPECT_EQ(put("/globex", "emulator-key"), 401);
+  // Without a known tenant in front, nothing is served.
+  EXPECT_EQ(put("", "acme-key"), 404);
+  EXPECT_EQ(put("/initech", "acme-key"), 404);
+  child.Signal(SIGTERM);
+  const int status = child.Wait();
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
 TEST(EmulatorMainTest, BadFlagsAndStartFailuresExitNonZero) {
   struct Case {
     std::vector<std::string> args;
@@ -231,6 +262,9 @@ TEST(EmulatorMainTest, BadFlagsAndStartFailuresExitNonZero) {
       {{"--no_such_flag=1"}, 2},
       {{"positional"}, 2},
       {{"--log_requests=maybe"}, 2},
+      {{"--tenant=no-key"}, 2},
+      {{"--tenant=a:k1", "--tenant=a:k2"}, 2},
+      {{"--tenant=Bad!:k"}, 1},
       {{"--users=/nonexistent/users.json"}, 1},
       {{"--tls_cert=/nonexistent.pem", "--tls_key=/nonexistent.key"}, 1},
       {{"--help"}, 0},
