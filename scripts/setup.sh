@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the gateway needs to build, test and demo, at pinned
 # versions: Debian packages (Bazel 4.2.3, gRPC, protobuf, abseil, simdjson,
-# libcurl, test and benchmark libraries, promtool) and Go tools (grpcurl,
-# grpc-health-probe, ghz, protoc-gen-go[-grpc]), buf (npm) and a Python venv
-# for client/python; for tests/deploy, podman, etcd, hadolint, kustomize,
-# kubeconform, kube-score, and kube-apiserver and kubectl built once
-# (minutes) and cached. Does nothing when everything is already there.
+# libcurl, test and benchmark libraries, clang-14 and libFuzzer, promtool)
+# and Go tools (grpcurl, grpc-health-probe, ghz, protoc-gen-go[-grpc]), buf
+# (npm) and a Python venv for client/python; for tests/deploy, podman, etcd,
+# hadolint, kustomize, kubeconform, kube-score, and kube-apiserver and
+# kubectl built once (minutes) and cached. Does nothing when everything is already there.
 #
 # Usage: scripts/setup.sh        (as root, or with sudo available)
 # Prints the directory holding the Go tools on its last line:
@@ -33,6 +33,11 @@ PACKAGES=(
   openssl=3.0.22-1~deb12u2
   nginx-light=1.22.1-9+deb12u12
   libbenchmark-dev=1.7.1-1
+  # The libFuzzer targets (scripts/fuzz.sh, tests/fuzz): clang-14 with
+  # libFuzzer and the sanitizer runtimes.
+  clang-14=1:14.0.6-12
+  libfuzzer-14-dev=1:14.0.6-12
+  libclang-rt-14-dev=1:14.0.6-12
   nlohmann-json3-dev=3.11.2-2
   wrk=4.1.0-3+b2
   python3=3.11.2-1+b1

@@ -10,7 +10,9 @@
 # on the contract; the container image built and run with podman
 # (tests/deploy/image_test.sh, which builds the gateway with --config=opt);
 # the Kubernetes manifests rendered, linted and dry-run applied to a
-# kube-apiserver on loopback (tests/deploy/manifests_test.sh).
+# kube-apiserver on loopback (tests/deploy/manifests_test.sh); every fuzzer
+# for 60 s (scripts/fuzz.sh, one test per fuzzer, built with clang-14 in an
+# output base of its own).
 # Ends with one line: `N passed, N failed` (and `, N skipped` when any).
 #
 # Usage: scripts/test.sh [--quick]   (--quick: skip the ASan pass)
@@ -102,6 +104,7 @@ run_step "container image (tests/deploy/image_test.sh)" \
   env TOOLS="$tools" tests/deploy/image_test.sh
 run_step "Kubernetes manifests (tests/deploy/manifests_test.sh)" \
   env TOOLS="$tools" tests/deploy/manifests_test.sh
+run_step "fuzzers (60 s each)" scripts/fuzz.sh --seconds 60
 
 [ "$total_failed" = 0 ] || status=1
 if [ "$total_passed" = 0 ]; then status=1; fi

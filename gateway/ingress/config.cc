@@ -347,7 +347,7 @@ absl::Status CheckReadableFile(absl::string_view flag,
   if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
       access(path.c_str(), R_OK) != 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--", flag, ": cannot read file ", path));
+        absl::StrCat("--", flag, ": cannot read file ", absl::CHexEscape(path)));
   }
   return absl::OkStatus();
 }
@@ -425,8 +425,9 @@ absl::Status Validate(const Config& c) {
     if (admin.ok() && grpc.ok() && admin->port != 0 &&
         admin->port == grpc->port) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "--admin_listen (", c.admin_listen, ") must not use the port of "
-          "--listen (", c.listen, "): the admin server speaks HTTP/1.1, "
+          "--admin_listen (", absl::CHexEscape(c.admin_listen),
+          ") must not use the port of --listen (", absl::CHexEscape(c.listen),
+          "): the admin server speaks HTTP/1.1, "
           "the gRPC port h2; pick another port, or 0"));
     }
   }
@@ -475,7 +476,8 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
     }
     if (!absl::ConsumePrefix(&arg, "--")) {
       return absl::InvalidArgumentError(
-          absl::StrCat("unexpected argument '", arg, "' (flags are --name=value)"));
+          absl::StrCat("unexpected argument '", absl::CHexEscape(arg),
+                       "' (flags are --name=value)"));
     }
     std::string name;
     std::string value;
@@ -490,7 +492,7 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
     const Flag* flag = FindFlag(name);
     if (flag == nullptr) {
       return absl::InvalidArgumentError(
-          absl::StrCat("unknown flag --", name, " (see --help)"));
+          absl::StrCat("unknown flag --", absl::CHexEscape(name), " (see --help)"));
     }
     if (!has_value) {
       // A bool flag may stand alone, meaning true ("--name=" is not that:

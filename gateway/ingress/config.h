@@ -94,8 +94,10 @@ using GetEnvFunction = std::function<const char*(const char*)>;
 //
 // A bad value's message starts "--name=value: " (from the command line) or
 // "GATEWAY_NAME=value (--name): " (from the environment), the value
-// C-escaped, then says what is wrong. Rules beyond each flag's type and
-// range:
+// C-escaped, then says what is wrong. Every other message that quotes
+// input (an unexpected argument, an unknown flag, an unreadable file, the
+// addresses of a port clash) C-escapes it too, so no message holds a
+// control character. Rules beyond each flag's type and range:
 //   bool flags (allow_insecure_http, upstream_http2, log_calls)
 //       true/1/yes or false/0/no, any case. A bare --name (no '=') means
 //       true; an empty value (--name= or GATEWAY_NAME=) is refused, the

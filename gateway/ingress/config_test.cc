@@ -87,6 +87,44 @@ struct BadCase {
   std::string message;
 };
 
+// Parses `bad`, expects kInvalidArgument with `bad.message` in the
+// message, and returns the message.
+std::string ExpectRejected(const BadCase& bad) {
+  Env env(bad.env);
+  absl::StatusOr<Config> c = ParseConfig(bad.args, env.Fn());
+  EXPECT_FALSE(c.ok()) << bad.message;
+  if (c.ok()) return "";
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(c.status().message()), HasSubstr(bad.message));
+  return std::string(c.status().message());
+}
+
+// Found by //tests/fuzz:config_fuzzer: every message quotes input
+// C-escaped, so that a value cannot put a line break or a terminal escape
+// into the one line the gateway prints before exiting.
+TEST(ConfigTest, MessagesEscapeControlCharactersOfEveryValue) {
+  const std::map<std::string, std::string> key = {{"GATEWAY_API_KEY", "k"}};
+  const std::vector<BadCase> cases = {
+      {{"pos\x07itional"}, key, "unexpected argument 'pos\\x07itional'"},
+      {{"--no\rpe=1"}, key, "unknown flag --no\\rpe"},
+      {{"--upstream_base_url=https://h", "--ca_bundle=/none/\x1b[2J\n"},
+       key,
+       "--ca_bundle: cannot read file /none/\\x1b[2J\\n"},
+      {{"--upstream_base_url=https://h", "--listen=a\nb:9090",
+        "--admin_listen=c\x1b:9090"},
+       key,
+       "--admin_listen (c\\x1b:9090) must not use the port of --listen "
+       "(a\\nb:9090)"},
+  };
+  for (const BadCase& bad : cases) {
+    const std::string message = ExpectRejected(bad);
+    for (char ch : message) {
+      EXPECT_GE(static_cast<unsigned char>(ch), 0x20) << message;
+      EXPECT_NE(ch, '\x7f') << message;
+    }
+  }
+}
+
 TEST(ConfigTest, RejectsBadSettingsWithClearMessages) {
   const std::map<std::string, std::string> key = {{"GATEWAY_API_KEY", "k"}};
   const std::vector<BadCase> cases = {
@@ -129,13 +167,7 @@ TEST(ConfigTest, RejectsBadSettingsWithClearMessages) {
        {{"GATEWAY_API_KEY", "k"}, {"GATEWAY_MAX_IN_FLIGHT", "-1"}},
        "GATEWAY_MAX_IN_FLIGHT=-1"},
   };
-  for (const BadCase& bad : cases) {
-    Env env(bad.env);
-    absl::StatusOr<Config> c = ParseConfig(bad.args, env.Fn());
-    ASSERT_FALSE(c.ok()) << bad.message;
-    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_THAT(std::string(c.status().message()), HasSubstr(bad.message));
-  }
+  for (const BadCase& bad : cases) ExpectRejected(bad);
 }
 
 // ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -87,8 +88,9 @@ absl::Status ValidatePathTemplate(absl::string_view path_template) {
       const absl::string_view name = path_template.substr(i + 1, close - i - 1);
       if (!IsKnownPlaceholder(name)) {
         return absl::InvalidArgumentError(
-            absl::StrCat("path template has unknown placeholder {", name,
-                         "}; known ones are ", KnownPlaceholders()));
+            absl::StrCat("path template has unknown placeholder {",
+                         absl::CHexEscape(name), "}; known ones are ",
+                         KnownPlaceholders()));
       }
       if (name == kRequiredPlaceholder) has_user_id = true;
       i = close;

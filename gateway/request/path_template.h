@@ -71,7 +71,8 @@ PathValues PathValuesOf(
 // query), no segment that is "." or ".." (a '.' may also be written %2E or
 // %2e), and otherwise only characters RFC 3986 allows in a path
 // (unreserved, sub-delims, ':', '@', '/', and '%' followed by two hex
-// digits). Returns OK, or kInvalidArgument naming the problem.
+// digits). Returns OK, or kInvalidArgument naming the problem (an unknown
+// placeholder's name C-escaped).
 absl::Status ValidatePathTemplate(absl::string_view path_template);
 
 // Returns `segment` with every byte outside the RFC 3986 unreserved set

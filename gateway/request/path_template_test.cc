@@ -88,6 +88,10 @@ INSTANTIATE_TEST_SUITE_P(
         TemplateCase{"/u/{user_id}/{group_id}", false,
                      "unknown placeholder {group_id}"},
         TemplateCase{"/u/{User_Id}", false, "unknown placeholder"},
+        // Found by //tests/fuzz:config_fuzzer: the name is quoted
+        // C-escaped, so the message stays one printable line.
+        TemplateCase{"/u/{user_id}/{a\x01\nb}", false,
+                     "unknown placeholder {a\\x01\\nb}"},
         TemplateCase{"/u/{user_id}?x=1", false, "'?' or '#'"},
         TemplateCase{"/u/{user_id}#frag", false, "'?' or '#'"},
         TemplateCase{"/u/{user_id", false, "without a matching '}'"},

@@ -196,11 +196,14 @@ std::optional<absl::Time> ParseHttpDate(absl::string_view s, absl::Time now) {
         return std::nullopt;
       }
       // RFC 9110 5.6.7: a two-digit year that appears more than 50 years in
-      // the future is the most recent past year with the same digits.
+      // the future is the most recent past year with the same digits. So
+      // the year is the one ending in these digits within (now - 50,
+      // now + 50]: near the end of a century, "00" is the next one's first.
       const int now_year = static_cast<int>(
           absl::ToCivilYear(now, absl::UTCTimeZone()).year());
       f.year = now_year - now_year % 100 + yy;
       if (f.year > now_year + 50) f.year -= 100;
+      if (f.year <= now_year - 50) f.year += 100;
     } else {
       return std::nullopt;
     }

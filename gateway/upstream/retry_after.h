@@ -30,7 +30,9 @@ inline constexpr absl::Duration kMaxRetryAfter = absl::Hours(24);
 //   - an HTTP-date in any of the three forms recipients must accept:
 //     IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT",
 //     obsolete RFC 850 "Sunday, 06-Nov-94 08:49:37 GMT" (a two-digit year
-//     more than 50 years ahead of `now` means the previous century), and
+//     is the year ending in those digits that is at most 50 years ahead of
+//     `now` and less than 50 years behind it: "94" is 1994 in 2026, and
+//     "00" is 2100 on 31 Dec 2099), and
 //     asctime "Sun Nov  6 08:49:37 1994".
 // Leading/trailing spaces and tabs are ignored; day and month names and
 // "GMT" match case-insensitively; the day name is not checked against the

@@ -115,6 +115,15 @@ INSTANTIATE_TEST_SUITE_P(
              kNow2024, absl::Seconds(90)},
         Case{"rfc850_50_years_rule_is_past", "Sunday, 06-Nov-94 08:49:37 GMT",
              kNow2024, absl::ZeroDuration()},
+        // Found by //tests/fuzz:retry_after_fuzzer: on the last day of a
+        // century, "00" is the next day, not 100 years ago.
+        Case{"rfc850_across_the_century_end", "Friday, 01-Jan-00 06:00:00 GMT",
+             Utc(2099, 12, 31, 12, 0, 0), absl::Hours(18)},
+        Case{"rfc850_fifty_years_ahead", "Friday, 01-Jan-76 00:00:00 GMT",
+             Utc(2026, 1, 1, 0, 0, 0), kMaxRetryAfter},
+        Case{"rfc850_fifty_one_years_ahead_is_past",
+             "Friday, 01-Jan-77 00:00:00 GMT", Utc(2026, 1, 1, 0, 0, 0),
+             absl::ZeroDuration()},
         Case{"rfc850_short_day_name", "Sun, 06-Nov-94 08:49:37 GMT", kNow1994,
              std::nullopt},
         // asctime
