@@ -7,10 +7,11 @@
 # run (scripts/benchmark.sh --smoke, seconds, no targets judged, one test, so
 # that it never rots); the Python and Go clients' tests against the built
 # gateway and emulator (client/*/run_tests.sh); `buf lint` and `buf breaking`
-# on the contract.
+# on the contract; and the tests that link no gRPC under ThreadSanitizer
+# (scripts/tsan.sh).
 # Ends with one line: `N passed, N failed` (and `, N skipped` when any).
 #
-# Usage: scripts/test.sh [--quick]   (--quick: skip the ASan pass)
+# Usage: scripts/test.sh [--quick]   (--quick: skip the ASan and TSan passes)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -95,6 +96,7 @@ run_step "client/go (go test)" env USERGATEWAY_BIN="$bin/gateway/usergateway" \
 run_step "buf lint (proto/, buf.yaml)" "$tools/buf" lint
 run_step "buf breaking (proto/ against contract/usergateway_v1.json)" \
   "$tools/buf" breaking --against contract/usergateway_v1.json
+[ "${1:-}" = "--quick" ] || run_step "ThreadSanitizer (scripts/tsan.sh)" scripts/tsan.sh
 
 [ "$total_failed" = 0 ] || status=1
 if [ "$total_passed" = 0 ]; then status=1; fi
