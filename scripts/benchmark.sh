@@ -52,6 +52,8 @@ log() { echo "benchmark: [$(($(date +%s) - started_at)) s] $*" >&2; }
 failures=()
 fail_step() { log "FAILED: $*"; failures+=("$*"); }
 die() { log "ERROR: $*"; exit 1; }
+# stop_pid, wait_for_file, find_ghz.
+source "$repo/scripts/lib/processes.sh"
 
 # --- processes and cleanup -------------------------------------------------
 work="$(mktemp -d -t usergateway-bench.XXXXXX)"
@@ -59,18 +61,6 @@ results="$work/results"
 mkdir -p "$results"
 pids=()     # long-running servers started here, stopped on exit
 fg_pid=""   # the load generator running now, if any
-
-stop_pid() {  # pid: TERM, up to 5 s to exit, then KILL
-  local pid="$1"
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    sleep 0.05
-  done
-  log "process $pid ignored SIGTERM; killing it"
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
   local status=$?
@@ -108,25 +98,8 @@ stop_server() {
   pids=("${kept[@]}")
 }
 
-wait_for_file() {  # path, what, pid
-  for _ in $(seq 1 200); do
-    [ -s "$1" ] && return 0
-    kill -0 "$3" 2>/dev/null || die "$2 exited at start; see $work"
-    sleep 0.05
-  done
-  die "$2 did not start within 10 s; see $work"
-}
-
 # --- 1. tools --------------------------------------------------------------
-if [ -n "${GHZ:-}" ]; then
-  ghz="$GHZ"
-else
-  log "setup (scripts/setup.sh)"
-  tools="$(scripts/setup.sh | sed -n 's/^tools: //p')"
-  [ -n "$tools" ] || die "scripts/setup.sh did not name its tools directory"
-  ghz="$tools/ghz"
-fi
-[ -x "$ghz" ] || die "ghz not found at $ghz"
+find_ghz
 for tool in nginx wrk openssl python3; do
   command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] ||
     die "$tool not found (scripts/setup.sh installs it)"

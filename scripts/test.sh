@@ -5,10 +5,10 @@
 # under AddressSanitizer + UBSan; then the suites outside Bazel (run_step
 # below), each on the binaries the first pass built: the benchmark's smoke
 # run (scripts/benchmark.sh --smoke, seconds, no targets judged, one test, so
-# that it never rots); the Python and Go clients' tests against the built
-# gateway and emulator (client/*/run_tests.sh); `buf lint` and `buf breaking`
-# on the contract; and the tests that link no gRPC under ThreadSanitizer
-# (scripts/tsan.sh).
+# that it never rots); a 60-s soak (scripts/soak.sh, one test per check);
+# the Python and Go clients' tests against the built gateway and emulator
+# (client/*/run_tests.sh); `buf lint` and `buf breaking` on the contract;
+# and the tests that link no gRPC under ThreadSanitizer (scripts/tsan.sh).
 # Ends with one line: `N passed, N failed` (and `, N skipped` when any).
 #
 # Usage: scripts/test.sh [--quick]   (--quick: skip the ASan and TSan passes)
@@ -87,6 +87,7 @@ run_step "benchmark smoke (scripts/benchmark.sh --smoke)" \
   env USERGATEWAY_BIN="$bin/gateway/usergateway" \
   PARSER_BENCHMARK_BIN="$bin/tests/benchmarks/parser_benchmark" \
   GHZ="$tools/ghz" scripts/benchmark.sh --smoke
+run_step "soak (60 s)" env USERGATEWAY_BIN="$bin/gateway/usergateway" UPSTREAM_EMULATOR_BIN="$bin/tests/emulator/upstream_emulator" GHZ="$tools/ghz" scripts/soak.sh --seconds 60
 run_step "client/python (pytest)" env USERGATEWAY_BIN="$bin/gateway/usergateway" \
   EMULATOR_BIN="$bin/tests/emulator/upstream_emulator" \
   PYTHON="$(dirname "$tools")/client-venv/bin/python" client/python/run_tests.sh
