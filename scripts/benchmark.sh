@@ -52,7 +52,7 @@ log() { echo "benchmark: [$(($(date +%s) - started_at)) s] $*" >&2; }
 failures=()
 fail_step() { log "FAILED: $*"; failures+=("$*"); }
 die() { log "ERROR: $*"; exit 1; }
-# stop_pid, wait_for_file, find_ghz.
+# stop_pid, wait_for_file, find_ghz, finish, trap_cleanup.
 source "$repo/scripts/lib/processes.sh"
 
 # --- processes and cleanup -------------------------------------------------
@@ -68,16 +68,9 @@ cleanup() {
   if [ -n "$fg_pid" ]; then stop_pid "$fg_pid"; fi
   local pid
   for pid in "${pids[@]}"; do stop_pid "$pid"; done
-  if [ "$keep" = 1 ] || [ "$status" != 0 ]; then
-    log "work directory kept: $work"
-  else
-    rm -rf "$work"
-  fi
-  exit "$status"
+  finish "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_cleanup
 
 # Runs a command in the background and waits for it, so that a signal to
 # this script interrupts the wait and cleanup stops the command.

@@ -85,7 +85,7 @@ nominal_rate=$((plain_rps + mix_rps + cancel_rps))
 
 log() { echo "soak: [$(($(date +%s) - started_at)) s] $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
-# stop_pid, wait_for_file, find_ghz.
+# stop_pid, wait_for_file, find_ghz, finish, trap_cleanup.
 source "$repo/scripts/lib/processes.sh"
 
 # --- processes and cleanup -------------------------------------------------
@@ -105,16 +105,9 @@ cleanup() {
   local i
   # Load generators first, servers last (reverse order of start).
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop_pid "${pids[$i]}"; done
-  if [ "$keep" = 1 ] || [ "$status" != 0 ]; then
-    log "work directory kept: $work"
-  else
-    rm -rf "$work"
-  fi
-  exit "$status"
+  finish "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_cleanup
 
 event() { echo "$1" >>"$work/events.jsonl"; }
 

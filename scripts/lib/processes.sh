@@ -42,3 +42,23 @@ find_ghz() {
   fi
   [ -x "$ghz" ] || die "ghz not found at $ghz (scripts/setup.sh installs it)"
 }
+
+# finish STATUS: the end of a script's `cleanup` (run on EXIT, after it
+# stopped its processes): keeps $work when $keep is 1 or STATUS is not 0,
+# else removes it; exits STATUS.
+finish() {
+  if [ "$keep" = 1 ] || [ "$1" != 0 ]; then
+    log "work directory kept: $work"
+  else
+    rm -rf "$work"
+  fi
+  exit "$1"
+}
+
+# trap_cleanup: runs the script's `cleanup` on exit; SIGINT and SIGTERM
+# exit (130, 143) through it.
+trap_cleanup() {
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}

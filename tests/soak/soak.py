@@ -237,12 +237,14 @@ def cmd_cancel_loop(args):
     if ghz_args and ghz_args[0] == "--":
         ghz_args = ghz_args[1:]
     current = [None]
+    stopping = [False]
 
     def stop(signum, frame):
-        if current[0] is not None and current[0].poll() is None:
-            current[0].terminate()
-            current[0].wait()
-        sys.exit(0)
+        # Only signal here: the main loop may be inside Popen.wait(), whose
+        # lock a nested wait() would wait for forever.
+        stopping[0] = True
+        if current[0] is not None:
+            current[0].send_signal(signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -251,14 +253,14 @@ def cmd_cancel_loop(args):
     run = 0
     # Each run is 2 s; one does not start with less than that left, so that
     # the loop ends within the phase.
-    while time.monotonic() + 2.0 <= end:
+    while time.monotonic() + 2.0 <= end and not stopping[0]:
         run += 1
         current[0] = subprocess.Popen(
             [args.ghz] + ghz_args +
             ["-z", "2s", "--duration-stop=close",
              "-o", os.path.join(args.out_dir, "%04d.json" % run)],
             stdout=subprocess.DEVNULL)
-        if current[0].wait() != 0:
+        if current[0].wait() != 0 and not stopping[0]:
             log("cancel run %d: ghz exited %d" % (run, current[0].returncode))
             return 1
     return 0
