@@ -8,12 +8,12 @@
 # lifetimes; drives the gateway with ghz for the whole run: successes,
 # upstream 404/400/503, slow answers, connection resets, callers whose
 # deadline passes and callers that cancel (they close their connection
-# mid-call), plus faults queued in the emulator; rotates the API key half way
-# (the emulator then refuses the old one). Samples the gateway's RSS, open
-# fds and threads (/proc) and its counters (/metrics) every few seconds,
-# prints a line per sample, a summary table, one line per check, and ends
-# with `N passed, N failed`. Stops every process it started, whatever
-# happens.
+# mid-call), plus faults queued in the emulator; rotates the API key a third
+# of the way in (the emulator then refuses the old one). Samples the
+# gateway's RSS, open fds and threads (/proc) and its counters (/metrics)
+# every few seconds, prints a line per sample, a summary table, one line per
+# check, and ends with `N passed, N failed`. Stops every process it started,
+# whatever happens.
 #
 # Usage: scripts/soak.sh [--seconds N | --minutes N] [--keep] [--record]
 #   --seconds N, --minutes N  load time, warm-up included (default 60 s;
