@@ -52,6 +52,8 @@ log() { echo "benchmark: [$(($(date +%s) - started_at)) s] $*" >&2; }
 failures=()
 fail_step() { log "FAILED: $*"; failures+=("$*"); }
 die() { log "ERROR: $*"; exit 1; }
+# stop_pid, wait_for_file, find_ghz, finish, trap_cleanup.
+source "$repo/scripts/lib/processes.sh"
 
 # --- processes and cleanup -------------------------------------------------
 work="$(mktemp -d -t usergateway-bench.XXXXXX)"
@@ -60,34 +62,15 @@ mkdir -p "$results"
 pids=()     # long-running servers started here, stopped on exit
 fg_pid=""   # the load generator running now, if any
 
-stop_pid() {  # pid: TERM, up to 5 s to exit, then KILL
-  local pid="$1"
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    sleep 0.05
-  done
-  log "process $pid ignored SIGTERM; killing it"
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
   if [ -n "$fg_pid" ]; then stop_pid "$fg_pid"; fi
   local pid
   for pid in "${pids[@]}"; do stop_pid "$pid"; done
-  if [ "$keep" = 1 ] || [ "$status" != 0 ]; then
-    log "work directory kept: $work"
-  else
-    rm -rf "$work"
-  fi
-  exit "$status"
+  finish "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_cleanup
 
 # Runs a command in the background and waits for it, so that a signal to
 # this script interrupts the wait and cleanup stops the command.
@@ -108,25 +91,8 @@ stop_server() {
   pids=("${kept[@]}")
 }
 
-wait_for_file() {  # path, what, pid
-  for _ in $(seq 1 200); do
-    [ -s "$1" ] && return 0
-    kill -0 "$3" 2>/dev/null || die "$2 exited at start; see $work"
-    sleep 0.05
-  done
-  die "$2 did not start within 10 s; see $work"
-}
-
 # --- 1. tools --------------------------------------------------------------
-if [ -n "${GHZ:-}" ]; then
-  ghz="$GHZ"
-else
-  log "setup (scripts/setup.sh)"
-  tools="$(scripts/setup.sh | sed -n 's/^tools: //p')"
-  [ -n "$tools" ] || die "scripts/setup.sh did not name its tools directory"
-  ghz="$tools/ghz"
-fi
-[ -x "$ghz" ] || die "ghz not found at $ghz"
+find_ghz
 for tool in nginx wrk openssl python3; do
   command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] ||
     die "$tool not found (scripts/setup.sh installs it)"

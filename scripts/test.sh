@@ -5,17 +5,18 @@
 # under AddressSanitizer + UBSan; then the suites outside Bazel (run_step
 # below), each on the binaries the first pass built: the benchmark's smoke
 # run (scripts/benchmark.sh --smoke, seconds, no targets judged, one test, so
-# that it never rots); the Python and Go clients' tests against the built
-# gateway and emulator (client/*/run_tests.sh); `buf lint` and `buf breaking`
-# on the contract; the container image built and run with podman
-# (tests/deploy/image_test.sh, which builds the gateway with --config=opt);
-# the Kubernetes manifests rendered, linted and dry-run applied to a
-# kube-apiserver on loopback (tests/deploy/manifests_test.sh); every fuzzer
-# for 60 s (scripts/fuzz.sh, one test per fuzzer, built with clang-14 in an
-# output base of its own).
+# that it never rots); a 60-s soak (scripts/soak.sh, one test per check);
+# the Python and Go clients' tests against the built gateway and emulator
+# (client/*/run_tests.sh); `buf lint` and `buf breaking` on the contract;
+# the container image built and run with podman (tests/deploy/image_test.sh,
+# which builds the gateway with --config=opt); the Kubernetes manifests
+# rendered, linted and dry-run applied to a kube-apiserver on loopback
+# (tests/deploy/manifests_test.sh); every fuzzer for 60 s (scripts/fuzz.sh,
+# one test per fuzzer, built with clang-14 in an output base of its own);
+# and the tests that link no gRPC under ThreadSanitizer (scripts/tsan.sh).
 # Ends with one line: `N passed, N failed` (and `, N skipped` when any).
 #
-# Usage: scripts/test.sh [--quick]   (--quick: skip the ASan pass)
+# Usage: scripts/test.sh [--quick]   (--quick: skip the ASan and TSan passes)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -91,6 +92,7 @@ run_step "benchmark smoke (scripts/benchmark.sh --smoke)" \
   env USERGATEWAY_BIN="$bin/gateway/usergateway" \
   PARSER_BENCHMARK_BIN="$bin/tests/benchmarks/parser_benchmark" \
   GHZ="$tools/ghz" scripts/benchmark.sh --smoke
+run_step "soak (60 s)" env USERGATEWAY_BIN="$bin/gateway/usergateway" UPSTREAM_EMULATOR_BIN="$bin/tests/emulator/upstream_emulator" GHZ="$tools/ghz" scripts/soak.sh --seconds 60
 run_step "client/python (pytest)" env USERGATEWAY_BIN="$bin/gateway/usergateway" \
   EMULATOR_BIN="$bin/tests/emulator/upstream_emulator" \
   PYTHON="$(dirname "$tools")/client-venv/bin/python" client/python/run_tests.sh
@@ -105,6 +107,7 @@ run_step "container image (tests/deploy/image_test.sh)" \
 run_step "Kubernetes manifests (tests/deploy/manifests_test.sh)" \
   env TOOLS="$tools" tests/deploy/manifests_test.sh
 run_step "fuzzers (60 s each)" scripts/fuzz.sh --seconds 60
+[ "${1:-}" = "--quick" ] || run_step "ThreadSanitizer (scripts/tsan.sh)" scripts/tsan.sh
 
 [ "$total_failed" = 0 ] || status=1
 if [ "$total_passed" = 0 ]; then status=1; fi

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <system_error>
 #include <utility>
 #include <variant>
@@ -16,7 +18,6 @@
 #include "absl/memory/memory.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "gateway/common/utf8.h"
 
 namespace usergateway {
@@ -258,7 +259,9 @@ struct Registry::Impl {
     sample_names.insert(samples.begin(), samples.end());
   }
 
-  mutable absl::Mutex mu;
+  // std::shared_mutex rather than absl::Mutex, for ThreadSanitizer (see
+  // metrics_family.h).
+  mutable std::shared_mutex mu;
   std::vector<AnyFamily> families ABSL_GUARDED_BY(mu);
   absl::flat_hash_set<std::string> sample_names ABSL_GUARDED_BY(mu);
 };
@@ -269,7 +272,7 @@ Registry::~Registry() = default;
 
 CounterFamily& Registry::AddCounter(std::string name, std::string help,
                                     std::vector<std::string> label_names) {
-  absl::MutexLock lock(&impl_->mu);
+  std::unique_lock<std::shared_mutex> lock(impl_->mu);
   impl_->Reserve(name, label_names, /*histogram=*/false);
   auto family = absl::WrapUnique(new CounterFamily(
       std::move(name), std::move(help), std::move(label_names), {}));
@@ -280,7 +283,7 @@ CounterFamily& Registry::AddCounter(std::string name, std::string help,
 
 GaugeFamily& Registry::AddGauge(std::string name, std::string help,
                                 std::vector<std::string> label_names) {
-  absl::MutexLock lock(&impl_->mu);
+  std::unique_lock<std::shared_mutex> lock(impl_->mu);
   impl_->Reserve(name, label_names, /*histogram=*/false);
   auto family = absl::WrapUnique(new GaugeFamily(
       std::move(name), std::move(help), std::move(label_names), {}));
@@ -293,7 +296,7 @@ HistogramFamily& Registry::AddHistogram(std::string name, std::string help,
                                         std::vector<std::string> label_names,
                                         std::vector<double> bounds) {
   CheckBounds(bounds);
-  absl::MutexLock lock(&impl_->mu);
+  std::unique_lock<std::shared_mutex> lock(impl_->mu);
   impl_->Reserve(name, label_names, /*histogram=*/true);
   auto family = absl::WrapUnique(
       new HistogramFamily(std::move(name), std::move(help),
@@ -305,7 +308,7 @@ HistogramFamily& Registry::AddHistogram(std::string name, std::string help,
 
 std::string Registry::Expose() const {
   std::string out;
-  absl::ReaderMutexLock lock(&impl_->mu);
+  std::shared_lock<std::shared_mutex> lock(impl_->mu);
   for (const Impl::AnyFamily& any : impl_->families) {
     if (const auto* counters =
             std::get_if<std::unique_ptr<CounterFamily>>(&any)) {

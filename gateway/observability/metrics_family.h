@@ -9,12 +9,17 @@
 //
 // Thread-safe: Get takes a reader lock to find an existing child and a
 // writer lock only to create one; resolve children once and keep the
-// reference on hot paths.
+// reference on hot paths. The lock is a std::shared_mutex rather than an
+// absl::Mutex: the system's abseil is not built with ThreadSanitizer, which
+// cannot see absl::Mutex's ordering and reports false races between a
+// scrape and a new child; pthread locks it intercepts.
 #ifndef USERGATEWAY_GATEWAY_OBSERVABILITY_METRICS_FAMILY_H_
 #define USERGATEWAY_GATEWAY_OBSERVABILITY_METRICS_FAMILY_H_
 
 #include <cstddef>
 #include <initializer_list>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -24,7 +29,6 @@
 #include "absl/container/node_hash_map.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "gateway/observability/metrics.h"
 
@@ -119,11 +123,11 @@ class Family {
                                    label_values.size());
     }
     {
-      absl::ReaderMutexLock lock(&mu_);
+      std::shared_lock<std::shared_mutex> lock(mu_);
       auto it = children_.find(label_values);
       if (it != children_.end()) return it->second;
     }
-    absl::WriterMutexLock lock(&mu_);
+    std::unique_lock<std::shared_mutex> lock(mu_);
     Key key(label_values.begin(), label_values.end());
     std::pair<typename Map::iterator, bool> result;
     if constexpr (std::is_same<T, Histogram>::value) {
@@ -140,7 +144,7 @@ class Family {
   // the reader lock (so Get for a new child waits until it returns).
   template <typename Fn>
   void ForEachChild(Fn fn) const ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::ReaderMutexLock lock(&mu_);
+    std::shared_lock<std::shared_mutex> lock(mu_);
     for (const typename Map::value_type* child : order_) {
       fn(child->first, child->second);
     }
@@ -151,7 +155,7 @@ class Family {
   const std::vector<std::string> label_names_;
   const std::vector<double> bounds_;
 
-  mutable absl::Mutex mu_;
+  mutable std::shared_mutex mu_;
   // Node-based, so that children never move: references handed out and the
   // pointers in order_ stay valid as the map grows.
   Map children_ ABSL_GUARDED_BY(mu_);

@@ -119,9 +119,9 @@ def socket_inodes(pid):
     return inodes, len(names)
 
 
-def upstream_connections(pid, ports):
-    """Counts `pid`'s ESTABLISHED TCP connections whose peer port is in
-    `ports`; also returns its open fd count.
+def upstream_connection_inodes(pid, ports):
+    """Returns the socket inodes of `pid`'s ESTABLISHED TCP connections
+    whose peer port is in `ports`, and its open fd count.
 
     Asks the kernel through `ss` (netlink, filtered in the kernel) when it
     is installed: reading /proc/net/tcp walks every socket on the machine
@@ -129,15 +129,15 @@ def upstream_connections(pid, ports):
     """
     inodes, fds = socket_inodes(pid)
     if not ports:
-        return 0, fds
+        return [], fds
     if shutil.which("ss"):
         condition = " or ".join("dport = :%d" % p for p in sorted(ports))
         out = subprocess.run(
             ["ss", "-tnHe", "state", "established", "( %s )" % condition],
             capture_output=True, text=True, check=True).stdout
-        return sum(1 for match in re.finditer(r"\bino:(\d+)", out)
-                   if match.group(1) in inodes), fds
-    count = 0
+        return [match.group(1) for match in re.finditer(r"\bino:(\d+)", out)
+                if match.group(1) in inodes], fds
+    found = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             with open(table) as f:
@@ -148,10 +148,17 @@ def upstream_connections(pid, ports):
                         continue
                     remote_port = int(fields[2].rsplit(":", 1)[1], 16)
                     if remote_port in ports:
-                        count += 1
+                        found.append(fields[9])
         except FileNotFoundError:
             pass
-    return count, fds
+    return found, fds
+
+
+def upstream_connections(pid, ports):
+    """Counts `pid`'s ESTABLISHED TCP connections whose peer port is in
+    `ports`; also returns its open fd count."""
+    found, fds = upstream_connection_inodes(pid, ports)
+    return len(found), fds
 
 
 def machine_cpu():
