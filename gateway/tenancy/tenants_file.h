@@ -8,7 +8,7 @@
 //         "name": "acme",
 //         "enterprise_id": "9a7e5d2b-1c3f-4e8a-b6d4-0f2e8c1a5b79",
 //         "base_url": "https://acme-api.esper.cloud/api",
-//         "api_key_file": "/etc/usergateway/tenants/acme/api-key",
+//         "api_key_file": "/var/run/secrets/usergateway/acme/api-key",
 //         "allowed_callers": ["spiffe://example.org/ns/crm/sa/crm-sync"],
 //         "limits": {"requests_per_second": 20, "burst": 40,
 //                    "breaker_failures": 5, "breaker_cooldown_ms": 10000}
