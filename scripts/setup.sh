@@ -264,7 +264,9 @@ print(os.path.join(spec.submodule_search_locations[0],
 # pins them. The first build takes minutes (about 7 on 2 idle cores, 29 on
 # a busy machine); the binaries are cached per go.mod and go.sum.
 kube_module="$REPO_ROOT/tests/deploy/kube-apiserver"
-kube_dir="${TOOLS_DIR%/bin}/kubernetes-$(sha256sum "$kube_module/go.mod" \
+# Keyed by the two files' contents only (not their paths: CI's clone is
+# elsewhere).
+kube_dir="${TOOLS_DIR%/bin}/kubernetes-$(cat "$kube_module/go.mod" \
   "$kube_module/go.sum" | sha256sum | cut -c1-12)"
 if [ ! -x "$kube_dir/kube-apiserver" ] || [ ! -x "$kube_dir/kubectl" ]; then
   kube_version="$(sed -n 's/^require k8s.io\/kubernetes //p' \
