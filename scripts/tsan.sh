@@ -40,7 +40,9 @@ log="$(mktemp)"
 view="$(mktemp -d)"
 trap 'rm -rf "$log" "$view"' EXIT
 status=0
-bazel test --config=tsan --keep_going "--test_arg=--gtest_filter=-$excluded" \
+# GTEST_FILTER rather than --gtest_filter: not every test is a gtest binary
+# (the fuzzers' corpus replays take file arguments).
+bazel test --config=tsan --keep_going "--test_env=GTEST_FILTER=-$excluded" \
   "${targets[@]}" 2>&1 | tee "$log" >&2
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 
