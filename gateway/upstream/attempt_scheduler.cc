@@ -174,6 +174,10 @@ class Call final : public UpstreamCall,
   UpstreamCallback done;
   absl::Time deadline;  // the caller's, minus the margin, within the cap
   Phase phase = Phase::kQueued;
+  // The next start is the uncounted restart of an attempt that sent
+  // nothing (stray bytes on a reused connection): it is the same attempt,
+  // already admitted, so the attempt observer is not asked again.
+  bool restart_uncounted = false;
   UpstreamResult result;
   AttemptSink sink;                // what the attempt's callbacks write
   std::unique_ptr<EasySlot> slot;  // set while transferring
@@ -512,8 +516,10 @@ void AttemptScheduler::FireTimers(absl::Time now) {
     timers_.pop();
     // A call cancelled during its backoff is already done; skip it.
     if (call->phase != Phase::kBackoff) continue;
+    const bool restart = call->restart_uncounted;
+    call->restart_uncounted = false;
     if (AttemptObserver* observer = call->request.attempt_observer.get();
-        observer != nullptr) {
+        observer != nullptr && !restart) {
       // The observer may hold the retry back (a tenant's closed gate).
       const absl::Duration wait = observer->BeforeRetry(now);
       if (wait > absl::ZeroDuration()) {
@@ -727,6 +733,7 @@ void AttemptScheduler::OnTransferDone(CURL* easy, CURLcode code) {
     // bytes: not an attempt; start again at once, on another connection.
     EndAttempt(call, now, /*counted=*/false);
     call->phase = Phase::kBackoff;
+    call->restart_uncounted = true;
     timers_.push(Timer{now, call->shared_from_this()});
     return;
   }
